@@ -1,0 +1,296 @@
+//! Numeric tokens: [`TokenLength`] (6 to 18 digits) and the secret [`DigitToken`].
+//!
+//! # How a token is drawn
+//! A token of `n` digits is a uniform integer in `[0, 10^n)`, written with leading zeros.
+//! Each draw takes one 64-bit word `x` from the caller's RNG and keeps it only if
+//! `x < ZONE`, where `ZONE = 2^64 - (2^64 mod 10^n)` is the largest multiple of `10^n` that
+//! fits below `2^64`. Every residue modulo `10^n` then has exactly `ZONE / 10^n` preimages,
+//! so the result has no modulo bias; no floating point is involved. The `n` low decimal
+//! digits of an accepted `x` are peeled off with the constant divisor 10 (compiled to a
+//! multiplication, so its timing does not depend on the digits); they *are* `x mod 10^n`.
+//!
+//! The chance that a draw is rejected is `(2^64 mod 10^n) / 2^64`: about `2.4e-2` for 18
+//! digits and below `1e-13` for 6. The loop gives up after [`DigitToken::MAX_DRAWS`] draws
+//! with [`RngError::Stuck`]; a working RNG gets there with probability below `10^-100`.
+//!
+//! What is public: the token's length, and how many words were drawn (which is independent
+//! of the value finally accepted).
+
+use core::fmt;
+
+use rand_core::{CryptoRng, TryCryptoRng};
+use subtle::{Choice, ConstantTimeEq};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::{Error, RngError, Violation, check_range};
+
+/// The number of digits in a token: 6 to 18 inclusive (the API's `length`).
+///
+/// ```
+/// use password_mgmt::TokenLength;
+///
+/// assert_eq!(TokenLength::new(8)?.get(), 8);
+/// assert_eq!(TokenLength::default(), TokenLength::DEFAULT);
+/// assert!(TokenLength::new(19).is_err());
+/// # Ok::<(), password_mgmt::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenLength(u8);
+
+impl TokenLength {
+    /// The shortest token: 6 digits.
+    pub const MIN: Self = Self(6);
+    /// The longest token: 18 digits (`10^18` is the largest power of ten below `2^64 / 10`).
+    pub const MAX: Self = Self(18);
+    /// The API's default: 6 digits.
+    pub const DEFAULT: Self = Self(6);
+    /// The API's name for this value in a token request.
+    pub(crate) const FIELD: &'static str = "length";
+
+    /// A token length of `digits` digits.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `length` and the range 6..=18 when `digits` is outside it.
+    pub fn new(digits: u8) -> Result<Self, Error> {
+        Self::checked(Self::FIELD, i64::from(digits)).map_err(Error::from)
+    }
+
+    /// Checks a raw caller value, naming `field` in the violation.
+    pub(crate) fn checked(field: &'static str, digits: i64) -> Result<Self, Violation> {
+        let n = check_range(field, digits, Self::MIN.0.into(), Self::MAX.0.into())?;
+        // In 6..=18, so the conversion cannot fail; the fallback is never taken.
+        Ok(Self(u8::try_from(n).unwrap_or(Self::DEFAULT.0)))
+    }
+
+    /// The number of digits.
+    #[must_use]
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+
+    /// `2^64 - (2^64 mod 10^n)`: draws at or above it are rejected.
+    pub(crate) const fn zone(self) -> u64 {
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "self.0 <= 18 by construction; POW10 has 19 entries"
+        )]
+        let m = POW10[self.0 as usize];
+        // `u64::MAX % m == (2^64 - 1) mod m == (2^64 mod m) - 1`, because 2^64 is never a
+        // multiple of 10^n (it has no factor 5). Hence `u64::MAX - (u64::MAX % m)` is exactly
+        // `2^64 - (2^64 mod m)`, the largest multiple of `m` that is at most `2^64 - 1`.
+        #[allow(
+            clippy::arithmetic_side_effects,
+            reason = "m >= 1 and u64::MAX % m <= u64::MAX"
+        )]
+        let zone = u64::MAX - (u64::MAX % m);
+        zone
+    }
+}
+
+/// `10^0` through `10^18`, indexed by the exponent.
+const POW10: [u64; 19] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+];
+
+impl Default for TokenLength {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl TryFrom<i64> for TokenLength {
+    type Error = Error;
+
+    /// # Errors
+    /// As [`TokenLength::new`].
+    fn try_from(digits: i64) -> Result<Self, Error> {
+        Self::checked(Self::FIELD, digits).map_err(Error::from)
+    }
+}
+
+impl fmt::Display for TokenLength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} digits", self.0)
+    }
+}
+
+/// A numeric one-time token: exactly [`TokenLength`] ASCII digits, leading zeros kept.
+///
+/// A secret. It has no `Display`, its `Debug` shows only the length, equality is
+/// constant-time ([`ConstantTimeEq`]; there is deliberately no `PartialEq`), it cannot be
+/// cloned, and its digits are wiped when it is dropped. Read it with
+/// [`as_str`](Self::as_str) to hand it to the delivery channel (mail, SMS, help desk).
+///
+/// It lives on the stack: generating one never allocates.
+///
+/// ```
+/// use password_mgmt::{DigitToken, TokenLength};
+/// use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+///
+/// let mut rng = ChaCha20Rng::seed_from_u64(7);
+/// let token = DigitToken::generate(&mut rng, TokenLength::new(8)?)?;
+/// assert_eq!(token.as_str().len(), 8);
+/// assert!(token.as_str().bytes().all(|b| b.is_ascii_digit()));
+/// assert_eq!(format!("{token:?}"), "DigitToken { length: 8, .. }");
+/// # Ok::<(), password_mgmt::Error>(())
+/// ```
+pub struct DigitToken {
+    /// ASCII digits in `[..len]`; zeros after.
+    digits: [u8; Self::CAPACITY],
+    len: TokenLength,
+}
+
+impl DigitToken {
+    /// The most draws one token may take before the RNG is declared stuck.
+    pub const MAX_DRAWS: u32 = 64;
+    const CAPACITY: usize = TokenLength::MAX.0 as usize;
+
+    /// Draws a uniformly random token of `len` digits from an infallible cryptographic RNG.
+    ///
+    /// # Errors
+    /// [`Error::Rng`] with [`RngError::Stuck`] if the RNG returns [`Self::MAX_DRAWS`]
+    /// unusable words in a row (for a working RNG, probability below `10^-100`).
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R, len: TokenLength) -> Result<Self, Error> {
+        Self::try_generate(rng, len)
+    }
+
+    /// Draws a uniformly random token of `len` digits from a fallible cryptographic RNG
+    /// (for example `getrandom::SysRng`).
+    ///
+    /// # Errors
+    /// [`Error::Rng`]: [`RngError::Failed`] when the RNG reports an error, and
+    /// [`RngError::Stuck`] as for [`generate`](Self::generate).
+    pub fn try_generate<R: TryCryptoRng + ?Sized>(
+        rng: &mut R,
+        len: TokenLength,
+    ) -> Result<Self, Error> {
+        let zone = len.zone();
+        for _ in 0..Self::MAX_DRAWS {
+            let mut x = rng
+                .try_next_u64()
+                .map_err(|_| Error::Rng(RngError::Failed))?;
+            if x < zone {
+                let token = Self::from_low_digits(x, len);
+                x.zeroize();
+                return Ok(token);
+            }
+        }
+        Err(Error::Rng(RngError::Stuck))
+    }
+
+    /// Draws a token from the operating system's RNG.
+    ///
+    /// # Errors
+    /// As [`try_generate`](Self::try_generate).
+    #[cfg(feature = "getrandom")]
+    pub fn from_os_rng(len: TokenLength) -> Result<Self, Error> {
+        Self::try_generate(&mut getrandom::SysRng, len)
+    }
+
+    /// The `len` low decimal digits of `x`, most significant first.
+    fn from_low_digits(mut x: u64, len: TokenLength) -> Self {
+        let mut digits = [0u8; Self::CAPACITY];
+        for d in digits.iter_mut().take(usize::from(len.get())).rev() {
+            // `x % 10 < 10`, so the sum is an ASCII digit and the cast is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
+            {
+                *d = b'0' + (x % 10) as u8;
+                x /= 10;
+            }
+        }
+        x.zeroize();
+        Self { digits, len }
+    }
+
+    /// The digits, e.g. `"09087713"`.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // The first `len` bytes are ASCII digits by construction, so both steps succeed;
+        // the empty fallbacks exist only because the library never panics.
+        let bytes = self
+            .digits
+            .get(..usize::from(self.len.get()))
+            .unwrap_or_default();
+        core::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The digits as ASCII bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.as_str().as_bytes()
+    }
+
+    /// The number of digits.
+    #[must_use]
+    pub const fn len(&self) -> TokenLength {
+        self.len
+    }
+}
+
+impl ConstantTimeEq for DigitToken {
+    /// Constant-time in the digits; the lengths are public and compared as well.
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.len.get().ct_eq(&other.len.get())
+            & self.digits.as_slice().ct_eq(other.digits.as_slice())
+    }
+}
+
+impl fmt::Debug for DigitToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DigitToken")
+            .field("length", &self.len.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DigitToken {
+    fn drop(&mut self) {
+        self.digits.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for DigitToken {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn zone_is_the_largest_multiple_of_the_modulus_below_2_pow_64() {
+        for n in TokenLength::MIN.0..=TokenLength::MAX.0 {
+            let len = TokenLength(n);
+            let m = u128::from(10u64.pow(u32::from(n)));
+            let zone = u128::from(len.zone());
+            let two64 = 1u128 << 64;
+            assert_eq!(zone % m, 0, "n = {n}");
+            assert!(zone < two64 && two64 - zone < m, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn low_digits_keep_leading_zeros() {
+        let t = DigitToken::from_low_digits(9_087_713, TokenLength::new(8).unwrap());
+        assert_eq!(t.as_str(), "09087713");
+        let t = DigitToken::from_low_digits(123_000_000_042, TokenLength::new(6).unwrap());
+        assert_eq!(t.as_str(), "000042");
+    }
+}

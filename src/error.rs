@@ -1,0 +1,344 @@
+//! Errors, and how each maps to the API's detail code and HTTP status.
+//!
+//! One crate-level [`Error`]. Where several values can be wrong at once (an org config, a
+//! token request) it carries every [`Violation`], each naming the field by its API name and
+//! the allowed range. No message ever contains a secret: violations report numbers and
+//! lengths, never a token, a password, a key or a user id.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::token_key::KeyId;
+
+/// Everything that can go wrong in this crate.
+///
+/// `Clone` and cheap; [`detail_code`](Self::detail_code) gives the API's error category.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// One or more input values are out of bounds. Every violation found is listed.
+    Invalid(Violations),
+    /// Digit tokens are disabled in the org config (`digitTokenEnabled` is false).
+    DigitTokenDisabled,
+    /// The random number generator failed.
+    Rng(RngError),
+    /// A stored record was made under a different [`TokenKey`](crate::TokenKey) than the one
+    /// given. This is a key-management fault, never a wrong guess: no attempt is counted.
+    KeyMismatch {
+        /// The id of the key the record was made under.
+        record: KeyId,
+        /// The id of the key that was given.
+        given: KeyId,
+    },
+    /// Stored record bytes could not be decoded.
+    Record(RecordError),
+    /// `now` plus the token lifetime falls outside the range `time::UtcDateTime` represents.
+    TimeOutOfRange,
+}
+
+impl Error {
+    /// The API's detail code (and HTTP status) for this error.
+    ///
+    /// ```
+    /// use password_mgmt::{DetailCode, Error};
+    ///
+    /// assert_eq!(Error::DigitTokenDisabled.detail_code(), DetailCode::Forbidden);
+    /// assert_eq!(DetailCode::Forbidden.http_status(), 403);
+    /// ```
+    #[must_use]
+    pub const fn detail_code(&self) -> DetailCode {
+        match self {
+            Self::Invalid(_) => DetailCode::BadRequestContent,
+            Self::DigitTokenDisabled => DetailCode::Forbidden,
+            Self::Rng(_) | Self::KeyMismatch { .. } | Self::Record(_) | Self::TimeOutOfRange => {
+                DetailCode::InternalFault
+            }
+        }
+    }
+
+    /// The violations, when this is [`Error::Invalid`]; empty otherwise.
+    #[must_use]
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Self::Invalid(v) => v.as_slice(),
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(v) => write!(f, "invalid input: {v}"),
+            Self::DigitTokenDisabled => {
+                f.write_str("digit tokens are disabled in the password org config (digitTokenEnabled is false)")
+            }
+            Self::Rng(e) => write!(f, "{e}"),
+            Self::KeyMismatch { record, given } => write!(
+                f,
+                "the record was made under token key {record}, but key {given} was given; \
+                 verify with the key that made it"
+            ),
+            Self::Record(e) => write!(f, "stored record is not valid: {e}"),
+            Self::TimeOutOfRange => f.write_str(
+                "the token's expiry instant is outside the representable range of time::UtcDateTime",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The API's fine-grained error categories (`detailCode` in the error body).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DetailCode {
+    /// `400.1 Bad Request Content`: the request is well-formed but a value is invalid.
+    BadRequestContent,
+    /// `403 Forbidden`: the feature is disabled or the caller may not use it.
+    Forbidden,
+    /// `500.0 Internal Fault`: a fault on the service's side (RNG, keys, stored state).
+    InternalFault,
+}
+
+impl DetailCode {
+    /// The code exactly as the API writes it, e.g. `"400.1 Bad Request Content"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequestContent => "400.1 Bad Request Content",
+            Self::Forbidden => "403 Forbidden",
+            Self::InternalFault => "500.0 Internal Fault",
+        }
+    }
+
+    /// The HTTP status code that goes with it.
+    #[must_use]
+    pub const fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequestContent => 400,
+            Self::Forbidden => 403,
+            Self::InternalFault => 500,
+        }
+    }
+}
+
+impl fmt::Display for DetailCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the random number generator failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RngError {
+    /// A fallible RNG ([`rand_core::TryRng`]) returned an error.
+    Failed,
+    /// The RNG returned [`MAX_DRAWS`](crate::DigitToken::MAX_DRAWS) out-of-range words in
+    /// a row. A working RNG does this with probability below 10^-100; the RNG is broken.
+    Stuck,
+}
+
+impl fmt::Display for RngError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed => f.write_str("the random number generator failed"),
+            Self::Stuck => write!(
+                f,
+                "the random number generator returned {} unusable values in a row; it is broken",
+                crate::DigitToken::MAX_DRAWS
+            ),
+        }
+    }
+}
+
+/// Why stored record bytes could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The byte string has the wrong length for its version.
+    WrongLength {
+        /// The length the version requires.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// The first byte names a format version this build does not know.
+    UnknownVersion(u8),
+    /// A field holds a value no record can have; the field is named.
+    InvalidField(&'static str),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongLength { expected, found } => {
+                write!(f, "expected {expected} bytes, found {found}")
+            }
+            Self::UnknownVersion(v) => write!(f, "unknown format version {v}"),
+            Self::InvalidField(name) => write!(f, "field `{name}` holds an impossible value"),
+        }
+    }
+}
+
+/// A non-empty list of [`Violation`]s, in the order the fields were checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// The violations as a slice (never empty).
+    #[must_use]
+    pub fn as_slice(&self) -> &[Violation] {
+        &self.0
+    }
+
+    /// Turns collected violations into `Err(Error::Invalid)`, or `Ok(value)` when there are none.
+    pub(crate) fn into_result<T>(
+        found: Vec<Violation>,
+        value: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
+        if found.is_empty() {
+            Ok(value())
+        } else {
+            Err(Error::Invalid(Self(found)))
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Violations {
+    type Item = &'a Violation;
+    type IntoIter = core::slice::Iter<'a, Violation>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<Violation> for Error {
+    fn from(v: Violation) -> Self {
+        Self::Invalid(Violations(alloc::vec![v]))
+    }
+}
+
+/// One invalid value: which field (by its API name) and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    field: &'static str,
+    kind: ViolationKind,
+}
+
+impl Violation {
+    pub(crate) const fn new(field: &'static str, kind: ViolationKind) -> Self {
+        Self { field, kind }
+    }
+
+    /// The field's name as the API spells it, e.g. `"digitTokenLength"`.
+    #[must_use]
+    pub const fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// What is wrong with the value.
+    #[must_use]
+    pub const fn kind(&self) -> &ViolationKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field;
+        match &self.kind {
+            ViolationKind::OutOfRange { min, max, found } => {
+                write!(
+                    f,
+                    "{field} must be from {min} to {max} inclusive, got {found}"
+                )
+            }
+            ViolationKind::Blank => write!(f, "{field} must not be empty or only white space"),
+            ViolationKind::TooLong { max, found } => {
+                write!(
+                    f,
+                    "{field} must be at most {max} bytes long, got {found} bytes"
+                )
+            }
+            ViolationKind::WrongLength { expected, found } => {
+                write!(
+                    f,
+                    "{field} must be exactly {expected} bytes long, got {found} bytes"
+                )
+            }
+            ViolationKind::Format { expected } => write!(f, "{field} must be {expected}"),
+        }
+    }
+}
+
+/// What is wrong with one value. Only numbers and lengths are reported, never the value's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// A number outside its inclusive range.
+    OutOfRange {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+        /// The value given.
+        found: i64,
+    },
+    /// A string that is empty or only white space.
+    Blank,
+    /// A string longer than allowed (in bytes of UTF-8).
+    TooLong {
+        /// Longest allowed length in bytes.
+        max: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A byte string of the wrong length.
+    WrongLength {
+        /// The required length in bytes.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A string not in the required format.
+    Format {
+        /// The format required, in words.
+        expected: &'static str,
+    },
+}
+
+/// Checks `min <= value <= max`, naming `field` in the violation.
+pub(crate) fn check_range(
+    field: &'static str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, Violation> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Violation::new(
+            field,
+            ViolationKind::OutOfRange {
+                min,
+                max,
+                found: value,
+            },
+        ))
+    }
+}

@@ -1,0 +1,108 @@
+//! The embeddable, I/O-free core of a password-management service.
+//!
+//! It issues and checks numeric password-reset tokens ("digit tokens") and validates the
+//! org-level password settings, after a cloud identity product's Password Management API.
+//! Every function is a pure computation over values the caller hands in: the crate reads no
+//! clock, opens no file or socket, starts no thread and seeds no RNG of its own. Time comes
+//! in as [`time::UtcDateTime`], randomness as a [`rand_core`] RNG, keys and stored records
+//! as values. The service around it owns HTTP, storage and the delivery of tokens.
+//!
+//! # The whole flow
+//! ```
+//! use password_mgmt::{
+//!     issue, DigitTokenRequest, IssuedToken, Outcome, PasswordOrgConfig, PasswordOrgConfigInput,
+//!     TokenKey,
+//! };
+//! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+//! use time::{Duration, UtcDateTime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Any cryptographic RNG; in production `getrandom::SysRng` (see `TokenKey::from_os_rng`).
+//! let mut rng = ChaCha20Rng::seed_from_u64(2026);
+//! // One MAC key per deployment, loaded from your secret store.
+//! let key = TokenKey::from_bytes(&[0x5a; 32]);
+//! let now = UtcDateTime::from_unix_timestamp(1_795_000_000)?;
+//!
+//! // 1. An admin enables digit tokens for the org.
+//! let org = PasswordOrgConfig::new(&PasswordOrgConfigInput {
+//!     digit_token_enabled: Some(true),
+//!     digit_token_length: Some(8),
+//!     ..Default::default()
+//! })?;
+//!
+//! // 2. A help-desk agent asks for a token for a user; missing values take the org's.
+//! let request = DigitTokenRequest { user_id: "Abby.Smith", length: None, duration_minutes: Some(10) };
+//! let params = request.resolve(&org)?;
+//!
+//! // 3. Issue: deliver `token`, store `record` (58 bytes), answer with `request_id`.
+//! let issued = issue(&mut rng, &key, request.user_id, &params, now)?;
+//! assert_eq!(issued.token.as_str().len(), 8);
+//! let stored: [u8; IssuedToken::ENCODED_LEN] = issued.record.encode();
+//!
+//! // 4. The user types a wrong code, then the right one.
+//! let record = IssuedToken::decode(&stored)?;
+//! let wrong = if issued.token.as_str() == "00000000" { "11111111" } else { "00000000" };
+//! let first = record.verify(&key, "Abby.Smith", wrong, now + Duration::minutes(2))?;
+//! assert_eq!(first.outcome, Outcome::Mismatch { attempts_left: 4 });
+//! // ... store `first.record` with a compare-and-set against `stored` ...
+//! let second = first.record.verify(&key, "Abby.Smith", issued.token.as_str(), now + Duration::minutes(3))?;
+//! assert_eq!(second.outcome, Outcome::Accepted);
+//!
+//! // A token is single-use, and dies at its expiry instant.
+//! let again = second.record.verify(&key, "Abby.Smith", issued.token.as_str(), now + Duration::minutes(4))?;
+//! assert_eq!(again.outcome, Outcome::AlreadyUsed);
+//! let late = record.verify(&key, "Abby.Smith", issued.token.as_str(), record.expires_at())?;
+//! assert_eq!(late.outcome, Outcome::Expired);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Security properties
+//! * Tokens are uniform over all `10^n` values (rejection sampling, no modulo bias) and
+//!   keep their leading zeros. See [`digit_token`].
+//! * The stored record holds a keyed MAC of the token, never the token, and the comparison
+//!   is constant-time. See [`issued`] for what the service must do around it
+//!   (one record per user, compare-and-set, rate limits).
+//! * Secrets ([`DigitToken`], [`TokenKey`]) have no `Display`, a redacted `Debug`, no
+//!   `PartialEq` (use [`subtle::ConstantTimeEq`]) and are wiped on drop. Error messages
+//!   carry numbers and field names, never values.
+//! * No `unsafe`; no panics on any input; no arithmetic that can overflow.
+//!
+//! # Crate features
+//! * `std` (default): implements nothing extra; forwards `std` to dependencies.
+//!   Without default features the crate is `#![no_std]` and needs only `alloc`.
+//! * `getrandom` (default): conveniences that draw from the operating system's RNG
+//!   ([`TokenKey::from_os_rng`], [`DigitToken::from_os_rng`]).
+//! * `serde`: reserved for the API's wire types; enables nothing yet.
+
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod digit_token;
+mod error;
+pub mod issued;
+mod org_config;
+mod request;
+mod token_key;
+
+pub use digit_token::{DigitToken, TokenLength};
+pub use error::{DetailCode, Error, RecordError, RngError, Violation, ViolationKind, Violations};
+pub use issued::{AttemptLimit, Issued, IssuedToken, Outcome, TokenTtl, Verification, issue};
+pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
+pub use request::{DigitTokenRequest, RequestId, TokenParams};
+pub use token_key::{KeyId, TokenKey};
+
+pub use rand_core;
+pub use subtle;
+pub use time;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,161 @@
+//! The MAC key under which issued-token records are made: [`TokenKey`] and its public [`KeyId`].
+
+use core::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use rand_core::TryCryptoRng;
+use sha2::Sha256;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
+
+use crate::error::{Error, RngError, Violation, ViolationKind};
+
+/// Domain tag of the key-id derivation; token MACs use a different tag.
+const KEY_ID_TAG: &[u8] = b"password-mgmt/v1/key-id\0";
+
+/// A 32-byte HMAC-SHA256 key that makes and checks [`IssuedToken`](crate::IssuedToken) records.
+///
+/// A secret: no `Display`, a `Debug` that shows only the [`KeyId`], no `Clone`, and wiped on
+/// drop. It keeps the HMAC state with the key already absorbed (inner and outer pads), so
+/// each MAC costs two SHA-256 compressions fewer than keying afresh. That state is as
+/// secret as the key; the SHA-256 states inside it are wiped when they are dropped (the
+/// `zeroize` feature of `sha2`).
+///
+/// Keep one key per deployment in your secret store and load it with
+/// [`from_bytes`](Self::from_bytes) or [`from_slice`](Self::from_slice) on every node.
+///
+/// ```
+/// use password_mgmt::TokenKey;
+///
+/// let key = TokenKey::from_bytes(&[7u8; 32]);
+/// assert_eq!(key.id().to_string().len(), 16); // 8 bytes in hex
+/// assert!(format!("{key:?}").starts_with("TokenKey { id: "));
+/// ```
+pub struct TokenKey {
+    mac: Hmac<Sha256>,
+    id: KeyId,
+}
+
+impl TokenKey {
+    /// Key length in bytes.
+    pub const LEN: usize = 32;
+
+    /// A key from its 32 bytes. The caller keeps (and should wipe) its own copy.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8; Self::LEN]) -> Self {
+        // HMAC pads a key shorter than the hash's 64-byte block with zeros (RFC 2104), so
+        // keying with the padded block is the same MAC and needs no fallible call.
+        let mut block = Zeroizing::new([0u8; 64]);
+        fill_prefix(block.as_mut_slice(), bytes);
+        let mac = <Hmac<Sha256> as KeyInit>::new((&*block).into());
+        let mut id_mac = mac.clone();
+        id_mac.update(KEY_ID_TAG);
+        let digest: [u8; 32] = id_mac.finalize().into_bytes().into();
+        // A 32-byte digest always has an 8-byte head; the fallback is never taken.
+        let id = digest.first_chunk().copied().unwrap_or_default();
+        Self { mac, id: KeyId(id) }
+    }
+
+    /// A key from a byte slice, which must be exactly 32 bytes long.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `tokenKey` when the slice is not 32 bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
+        let array: &[u8; Self::LEN] = bytes.try_into().map_err(|_| {
+            Violation::new(
+                "tokenKey",
+                ViolationKind::WrongLength {
+                    expected: Self::LEN,
+                    found: bytes.len(),
+                },
+            )
+        })?;
+        Ok(Self::from_bytes(array))
+    }
+
+    /// A fresh random key from a cryptographic RNG (infallible ones included).
+    ///
+    /// # Errors
+    /// [`Error::Rng`] when a fallible RNG fails.
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, Error> {
+        let mut bytes = Zeroizing::new([0u8; Self::LEN]);
+        rng.try_fill_bytes(bytes.as_mut_slice())
+            .map_err(|_| Error::Rng(RngError::Failed))?;
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    /// A fresh random key from the operating system's RNG.
+    ///
+    /// # Errors
+    /// [`Error::Rng`] when the OS RNG fails.
+    #[cfg(feature = "getrandom")]
+    pub fn from_os_rng() -> Result<Self, Error> {
+        Self::generate(&mut getrandom::SysRng)
+    }
+
+    /// The public id of this key, recorded in every record it makes.
+    #[must_use]
+    pub const fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The keyed HMAC state, ready to absorb a message.
+    pub(crate) fn mac(&self) -> Hmac<Sha256> {
+        self.mac.clone()
+    }
+}
+
+/// Copies `src` into the front of `dst` (`src` is the shorter).
+fn fill_prefix(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+// `Hmac<Sha256>` wipes its SHA-256 states in their own `Drop` (sha2's `zeroize` feature).
+impl ZeroizeOnDrop for TokenKey {}
+
+/// The public id of a [`TokenKey`]: the first 8 bytes of `HMAC-SHA256(key, tag)`.
+///
+/// It names the key a record was made under, so that services can rotate keys and tell a
+/// record made under another key from a wrong guess. Derived one-way from the key, it
+/// reveals nothing about it; two different keys share an id with probability `2^-64`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId([u8; KeyId::LEN]);
+
+impl KeyId {
+    /// Length in bytes.
+    pub const LEN: usize = 8;
+
+    /// A key id from its bytes (as stored in a record).
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The id's bytes.
+    #[must_use]
+    pub const fn to_bytes(self) -> [u8; Self::LEN] {
+        self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    /// Lower-case hex, 16 characters.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
