@@ -119,8 +119,16 @@ impl fmt::Debug for TokenKey {
     }
 }
 
-// `Hmac<Sha256>` wipes its SHA-256 states in their own `Drop` (sha2's `zeroize` feature).
+// `Hmac<Sha256>` holds two SHA-256 cores and a block buffer; each wipes itself in its own
+// `Drop` (the `zeroize` feature of `sha2`, which turns on `digest`'s and `block-buffer`'s).
 impl ZeroizeOnDrop for TokenKey {}
+
+// Fails to compile if that feature is ever lost.
+const _: () = {
+    const fn wipes_on_drop<T: ZeroizeOnDrop>() {}
+    wipes_on_drop::<sha2::block_api::Sha256VarCore>();
+    wipes_on_drop::<hmac::digest::block_api::Buffer<sha2::block_api::Sha256VarCore>>();
+};
 
 /// The public id of a [`TokenKey`]: the first 8 bytes of `HMAC-SHA256(key, tag)`.
 ///
