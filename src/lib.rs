@@ -72,7 +72,9 @@
 //! * `std` (default): implements nothing extra; forwards `std` to dependencies.
 //!   Without default features the crate is `#![no_std]` and needs only `alloc`.
 //! * `getrandom` (default): conveniences that draw from the operating system's RNG
-//!   ([`TokenKey::from_os_rng`], [`DigitToken::from_os_rng`]).
+//!   ([`TokenKey::from_os_rng`], [`DigitToken::from_os_rng`]), and the re-exported
+//!   [`getrandom`] crate, whose `getrandom::SysRng` can be handed to every function that
+//!   takes an RNG.
 //! * `serde`: reserved for the API's wire types; enables nothing yet.
 
 #![no_std]
@@ -99,6 +101,8 @@ pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
 pub use request::{DigitTokenRequest, RequestId, TokenParams};
 pub use token_key::{KeyId, TokenKey};
 
+#[cfg(feature = "getrandom")]
+pub use getrandom;
 pub use rand_core;
 pub use subtle;
 pub use time;
