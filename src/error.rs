@@ -34,6 +34,14 @@ pub enum Error {
     Record(RecordError),
     /// `now` plus the token lifetime falls outside the range `time::UtcDateTime` represents.
     TimeOutOfRange,
+    /// An RSA key was refused: malformed, not RSA, or outside the [`KeyPolicy`](crate::KeyPolicy).
+    Key(KeyError),
+    /// An encrypted password could not be decrypted to a UTF-8 password.
+    ///
+    /// One variant for every cause (OAEP padding, a ciphertext out of range, a plaintext that
+    /// is not UTF-8), so that a response cannot tell an attacker which. See the
+    /// [`encryption`](crate::encryption) module for why.
+    Decryption,
 }
 
 impl Error {
@@ -48,11 +56,13 @@ impl Error {
     #[must_use]
     pub const fn detail_code(&self) -> DetailCode {
         match self {
-            Self::Invalid(_) => DetailCode::BadRequestContent,
+            Self::Invalid(_) | Self::Decryption => DetailCode::BadRequestContent,
             Self::DigitTokenDisabled => DetailCode::Forbidden,
-            Self::Rng(_) | Self::KeyMismatch { .. } | Self::Record(_) | Self::TimeOutOfRange => {
-                DetailCode::InternalFault
-            }
+            Self::Rng(_)
+            | Self::KeyMismatch { .. }
+            | Self::Record(_)
+            | Self::TimeOutOfRange
+            | Self::Key(_) => DetailCode::InternalFault,
         }
     }
 
@@ -83,6 +93,8 @@ impl fmt::Display for Error {
             Self::TimeOutOfRange => f.write_str(
                 "the token's expiry instant is outside the representable range of time::UtcDateTime",
             ),
+            Self::Key(e) => write!(f, "RSA key refused: {e}"),
+            Self::Decryption => f.write_str("the encrypted password could not be decrypted"),
         }
     }
 }
@@ -182,6 +194,54 @@ impl fmt::Display for RecordError {
     }
 }
 
+/// Why an RSA key was refused. Names what is wrong, never the key's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text is not standard base64 with padding.
+    Base64,
+    /// The text is not a PEM document with the expected label
+    /// (`PUBLIC KEY` or `PRIVATE KEY`).
+    Pem,
+    /// The bytes are not a well-formed DER structure of the expected kind
+    /// (X.509 `SubjectPublicKeyInfo`, or an unencrypted two-prime PKCS#8 RSA key whose
+    /// parts are consistent).
+    Malformed,
+    /// The key's algorithm is not `rsaEncryption` (an EC or Ed25519 key, say).
+    NotRsa,
+    /// The modulus is shorter or longer than the policy allows.
+    ModulusSize {
+        /// The modulus length in bits.
+        bits: u32,
+        /// The shortest allowed.
+        min: u32,
+        /// The longest allowed.
+        max: u32,
+    },
+    /// The public exponent is not 65537 and the policy does not allow others, or it is
+    /// even, below 3 or above `2^33 - 1`.
+    Exponent,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Base64 => f.write_str("not standard base64 with padding"),
+            Self::Pem => f.write_str("not a PEM document with the expected label"),
+            Self::Malformed => f.write_str("not a well-formed DER-encoded RSA key"),
+            Self::NotRsa => f.write_str("not an RSA key"),
+            Self::ModulusSize { bits, min, max } => write!(
+                f,
+                "the modulus has {bits} bits; it must have from {min} to {max}"
+            ),
+            Self::Exponent => f.write_str(
+                "the public exponent is not 65537 (other odd exponents up to 2^33 - 1 only \
+                 when the key policy allows them)",
+            ),
+        }
+    }
+}
+
 /// A non-empty list of [`Violation`]s, in the order the fields were checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violations(Vec<Violation>);
@@ -224,6 +284,12 @@ impl fmt::Display for Violations {
             write!(f, "{v}")?;
         }
         Ok(())
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        Self::Key(e)
     }
 }
 

@@ -88,6 +88,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod digit_token;
+pub mod encryption;
 mod error;
 pub mod issued;
 mod org_config;
@@ -95,7 +96,12 @@ mod request;
 mod token_key;
 
 pub use digit_token::{DigitToken, TokenLength};
-pub use error::{DetailCode, Error, RecordError, RngError, Violation, ViolationKind, Violations};
+pub use encryption::{
+    EncryptedPassword, KeyPolicy, PasswordEncryptor, PasswordKeyPair, PublicKeyId, Scheme,
+};
+pub use error::{
+    DetailCode, Error, KeyError, RecordError, RngError, Violation, ViolationKind, Violations,
+};
 pub use issued::{AttemptLimit, Issued, IssuedToken, Outcome, TokenTtl, Verification, issue};
 pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
 pub use request::{DigitTokenRequest, RequestId, TokenParams};
@@ -104,8 +110,10 @@ pub use token_key::{KeyId, TokenKey};
 #[cfg(feature = "getrandom")]
 pub use getrandom;
 pub use rand_core;
+pub use rsa;
 pub use subtle;
 pub use time;
+pub use zeroize;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,211 @@
+//! The server side: [`PasswordKeyPair`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::TryCryptoRng;
+use rsa::pkcs1::RsaPrivateKeyRef;
+use rsa::pkcs8::der::{Decode, SecretDocument};
+use rsa::pkcs8::{EncodePrivateKey, LineEnding, PrivateKeyInfoRef};
+use rsa::{Oaep, Pkcs1v15Encrypt, PrivateKey};
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::{EncryptedPassword, KeyPolicy, PasswordEncryptor, PublicKeyId, Scheme, map_rsa_error};
+use crate::error::{Error, KeyError, RngError, check_range};
+
+/// An RSA key pair that decrypts passwords (the server side).
+///
+/// Generate one ([`generate`](Self::generate)) or import it from PKCS#8
+/// ([`from_pkcs8_der`](Self::from_pkcs8_der), [`from_pkcs8_pem`](Self::from_pkcs8_pem));
+/// publish [`public_key_base64`](Self::public_key_base64) and
+/// [`public_key_id`](Self::public_key_id) in "query password info"; [`decrypt`](Self::decrypt)
+/// what clients send. A secret: its `Debug` shows only the public id and size, it cannot be
+/// cloned, and the private key is wiped on drop.
+///
+/// Read the [module docs](super) on what PKCS#1 v1.5 decryption means for the
+/// set-password flow.
+pub struct PasswordKeyPair {
+    key: PrivateKey,
+    public: PasswordEncryptor,
+}
+
+impl PasswordKeyPair {
+    /// Generates a fresh key pair with a modulus of `bits` bits and exponent 65537.
+    ///
+    /// 2048 to 8192 bits; 3072 is a good default (128-bit security). Generation takes
+    /// about a second for 3072 bits in release builds, and grows quickly with size.
+    ///
+    /// # Errors
+    /// * [`Error::Invalid`] naming `bits` outside 2048..=8192;
+    /// * [`Error::Rng`] when the RNG fails.
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: u32) -> Result<Self, Error> {
+        let min = KeyPolicy::MIN_BITS.into();
+        let max = KeyPolicy::MAX_BITS.into();
+        check_range("bits", bits.into(), min, max)?;
+        let size = usize::try_from(bits).map_err(|_| KeyError::ModulusSize {
+            bits,
+            min: KeyPolicy::MIN_BITS,
+            max: KeyPolicy::MAX_BITS,
+        })?;
+        let key = PrivateKey::new(rng, size)
+            .map_err(|e| map_rsa_error(&e, Error::Rng(RngError::Failed)))?;
+        Self::from_checked(key)
+    }
+
+    /// Imports an unencrypted PKCS#8 DER RSA private key, under [`KeyPolicy::STRICT`].
+    ///
+    /// # Errors
+    /// [`Error::Key`]: [`KeyError::Malformed`] for bytes that are not an unencrypted
+    /// two-prime PKCS#8 RSA key with consistent parts, [`KeyError::NotRsa`] for another
+    /// algorithm, [`KeyError::ModulusSize`] and [`KeyError::Exponent`] outside the policy.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
+        Self::from_pkcs8_der_with(der, KeyPolicy::STRICT)
+    }
+
+    /// As [`from_pkcs8_der`](Self::from_pkcs8_der), under `policy`.
+    ///
+    /// # Errors
+    /// As [`from_pkcs8_der`](Self::from_pkcs8_der).
+    pub fn from_pkcs8_der_with(der: &[u8], policy: KeyPolicy) -> Result<Self, Error> {
+        let info = PrivateKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
+        if info.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+            return Err(KeyError::NotRsa.into());
+        }
+        let rsa_key = RsaPrivateKeyRef::from_der(info.private_key.as_bytes())
+            .map_err(|_| KeyError::Malformed)?;
+        policy.check(
+            rsa_key.modulus.as_bytes(),
+            rsa_key.public_exponent.as_bytes(),
+        )?;
+        let key = PrivateKey::try_from(info).map_err(|_| KeyError::Malformed)?;
+        Self::from_checked(key)
+    }
+
+    /// Imports a PEM `PRIVATE KEY` (unencrypted PKCS#8) document, under [`KeyPolicy::STRICT`].
+    ///
+    /// # Errors
+    /// [`Error::Key`]: [`KeyError::Pem`], or as [`from_pkcs8_der`](Self::from_pkcs8_der).
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, Error> {
+        Self::from_pkcs8_pem_with(pem, KeyPolicy::STRICT)
+    }
+
+    /// As [`from_pkcs8_pem`](Self::from_pkcs8_pem), under `policy`.
+    ///
+    /// # Errors
+    /// As [`from_pkcs8_pem`](Self::from_pkcs8_pem).
+    pub fn from_pkcs8_pem_with(pem: &str, policy: KeyPolicy) -> Result<Self, Error> {
+        let (label, doc) = SecretDocument::from_pem(pem).map_err(|_| KeyError::Pem)?;
+        if label != "PRIVATE KEY" {
+            return Err(KeyError::Pem.into());
+        }
+        Self::from_pkcs8_der_with(doc.as_bytes(), policy)
+    }
+
+    fn from_checked(key: PrivateKey) -> Result<Self, Error> {
+        let public = PasswordEncryptor::from_checked(key.to_public_key())?;
+        Ok(Self { key, public })
+    }
+
+    /// The private key as unencrypted PKCS#8 DER, wiped when dropped.
+    ///
+    /// # Errors
+    /// [`Error::Key`] if the key cannot be encoded (not expected for a key this type holds).
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let doc = self.key.to_pkcs8_der().map_err(|_| KeyError::Malformed)?;
+        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    }
+
+    /// The private key as a PEM `PRIVATE KEY` document (LF line endings), wiped when dropped.
+    ///
+    /// # Errors
+    /// As [`to_pkcs8_der`](Self::to_pkcs8_der).
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, Error> {
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|_| KeyError::Malformed.into())
+    }
+
+    /// The public half, to encrypt with (or to hand to clients in process).
+    #[must_use]
+    pub const fn encryptor(&self) -> &PasswordEncryptor {
+        &self.public
+    }
+
+    /// The public key as the API's `publicKey`: standard base64 of its
+    /// `SubjectPublicKeyInfo` DER.
+    #[must_use]
+    pub fn public_key_base64(&self) -> String {
+        self.public.to_spki_base64()
+    }
+
+    /// The public key's id (`publicKeyId`): its RFC 7638 thumbprint.
+    #[must_use]
+    pub const fn public_key_id(&self) -> PublicKeyId {
+        self.public.public_key_id()
+    }
+
+    /// Decrypts an encrypted password to the password, wiped when dropped.
+    ///
+    /// Blinded with `rng`. Read the [module docs](super) first: under PKCS#1 v1.5 a
+    /// ciphertext with bad padding does not fail here but yields a pseudo-random message,
+    /// which is refused as [`Error::Decryption`] only when it is not UTF-8.
+    ///
+    /// # Errors
+    /// * [`Error::Invalid`] naming `encryptedPassword` when the ciphertext is not exactly
+    ///   as long as the modulus (public information);
+    /// * [`Error::Decryption`] for any other failure: an OAEP padding error, a ciphertext not
+    ///   below the modulus, a plaintext that is not UTF-8. One variant, deliberately;
+    /// * [`Error::Rng`] when the RNG fails.
+    pub fn decrypt<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        encrypted: &EncryptedPassword,
+        scheme: Scheme,
+    ) -> Result<Zeroizing<String>, Error> {
+        let mut bytes = self.decrypt_bytes(rng, encrypted, scheme)?;
+        match String::from_utf8(core::mem::take(&mut *bytes)) {
+            Ok(password) => Ok(Zeroizing::new(password)),
+            Err(not_utf8) => {
+                not_utf8.into_bytes().zeroize();
+                Err(Error::Decryption)
+            }
+        }
+    }
+
+    /// Decrypts to the raw plaintext bytes, wiped when dropped; no UTF-8 check.
+    ///
+    /// For protocols whose plaintext is not text, and for known-answer tests. Under
+    /// PKCS#1 v1.5 a ciphertext with bad padding yields the deterministic synthetic message
+    /// of implicit rejection, not an error.
+    ///
+    /// # Errors
+    /// As [`decrypt`](Self::decrypt), but for the UTF-8 check.
+    pub fn decrypt_bytes<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        encrypted: &EncryptedPassword,
+        scheme: Scheme,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let ciphertext = encrypted.checked_for(self.public.modulus_len())?;
+        let result = match scheme {
+            Scheme::Pkcs1v15 => self.key.decrypt_blinded(rng, Pkcs1v15Encrypt, ciphertext),
+            Scheme::OaepSha256 => self
+                .key
+                .decrypt_blinded(rng, Oaep::<Sha256>::new(), ciphertext),
+        };
+        result
+            .map(Zeroizing::new)
+            .map_err(|e| map_rsa_error(&e, Error::Decryption))
+    }
+}
+
+impl fmt::Debug for PasswordKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordKeyPair")
+            .field("public_key_id", &self.public.public_key_id())
+            .field("modulus_bits", &self.public.modulus_bits())
+            .finish_non_exhaustive()
+    }
+}
