@@ -1,7 +1,8 @@
 //! The embeddable, I/O-free core of a password-management service.
 //!
-//! It issues and checks numeric password-reset tokens ("digit tokens") and validates the
-//! org-level password settings, after a cloud identity product's Password Management API.
+//! It issues and checks numeric password-reset tokens ("digit tokens"), validates the
+//! org-level password settings, and encrypts and decrypts passwords in transit, after a
+//! cloud identity product's Password Management API.
 //! Every function is a pure computation over values the caller hands in: the crate reads no
 //! clock, opens no file or socket, starts no thread and seeds no RNG of its own. Time comes
 //! in as [`time::UtcDateTime`], randomness as a [`rand_core`] RNG, keys and stored records
@@ -57,15 +58,46 @@
 //! # }
 //! ```
 //!
+//! # Passwords in transit
+//! The client encrypts a new password under the server's published RSA key; the server
+//! decrypts it. See [`encryption`] for the recipe and the threat model.
+//! ```
+//! use password_mgmt::{PasswordEncryptor, PasswordKeyPair, Scheme};
+//! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+//!
+//! # fn main() -> Result<(), password_mgmt::Error> {
+//! # let pem = include_str!("../tests/data/keys/rsa2048.pk8.pem");
+//! let mut rng = ChaCha20Rng::seed_from_u64(5);
+//! let server = PasswordKeyPair::from_pkcs8_pem(pem)?; // or PasswordKeyPair::generate
+//!
+//! // "Query password info" hands the client `publicKey` and `publicKeyId`.
+//! let client = PasswordEncryptor::from_spki_base64(&server.public_key_base64())?;
+//! let encrypted_password = client.encrypt(&mut rng, "new password", Scheme::Pkcs1v15)?.to_string();
+//!
+//! // "Set password" hands the server `encryptedPassword`.
+//! let password = server.decrypt(&mut rng, &encrypted_password.parse()?, Scheme::Pkcs1v15)?;
+//! assert_eq!(password.as_str(), "new password");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Security properties
 //! * Tokens are uniform over all `10^n` values (rejection sampling, no modulo bias) and
 //!   keep their leading zeros. See [`digit_token`].
 //! * The stored record holds a keyed MAC of the token, never the token, and the comparison
 //!   is constant-time. See [`issued`] for what the service must do around it
 //!   (one record per user, compare-and-set, rate limits).
-//! * Secrets ([`DigitToken`], [`TokenKey`]) have no `Display`, a redacted `Debug`, no
-//!   `PartialEq` (use [`subtle::ConstantTimeEq`]) and are wiped on drop. Error messages
-//!   carry numbers and field names, never values.
+//! * Passwords travel RSA-encrypted; PKCS#1 v1.5 decryption uses implicit rejection (no
+//!   padding oracle) and is always blinded. See [`encryption`] for what that does and does
+//!   not protect.
+//! * Secrets ([`DigitToken`], [`TokenKey`], [`PasswordKeyPair`]) have no `Display`, a
+//!   redacted `Debug`, no `PartialEq` (use [`subtle::ConstantTimeEq`]) and are wiped on
+//!   drop. Decrypted passwords come back as [`zeroize::Zeroizing`] strings: wiped on drop,
+//!   but ordinary strings otherwise, so do not log them. Error messages carry numbers and
+//!   field names, never values.
+//! * Wiping is best effort, as everywhere in Rust: it reaches the values this crate and its
+//!   dependencies own, not copies the compiler leaves on the stack when a value moves, nor
+//!   registers. It shortens the life of a secret in memory; it is no guarantee.
 //! * No `unsafe`; no panics on any input; no arithmetic that can overflow.
 //!
 //! # Crate features
