@@ -6,8 +6,9 @@
 //! `x < ZONE`, where `ZONE = 2^64 - (2^64 mod 10^n)` is the largest multiple of `10^n` that
 //! fits below `2^64`. Every residue modulo `10^n` then has exactly `ZONE / 10^n` preimages,
 //! so the result has no modulo bias; no floating point is involved. The `n` low decimal
-//! digits of an accepted `x` are peeled off with the constant divisor 10 (compiled to a
-//! multiplication, so its timing does not depend on the digits); they *are* `x mod 10^n`.
+//! digits of an accepted `x` are peeled off with the constant divisor 10 (which compilers
+//! turn into a multiplication on common 64-bit targets, so its timing does not depend on
+//! the digits); they *are* `x mod 10^n`.
 //!
 //! The chance that a draw is rejected is `(2^64 mod 10^n) / 2^64`: about `2.4e-2` for 18
 //! digits and below `1e-13` for 6. The loop gives up after [`DigitToken::MAX_DRAWS`] draws
@@ -40,7 +41,7 @@ pub struct TokenLength(u8);
 impl TokenLength {
     /// The shortest token: 6 digits.
     pub const MIN: Self = Self(6);
-    /// The longest token: 18 digits (`10^18` is the largest power of ten below `2^64 / 10`).
+    /// The longest token: 18 digits, the API's maximum.
     pub const MAX: Self = Self(18);
     /// The API's default: 6 digits.
     pub const DEFAULT: Self = Self(6);
@@ -57,9 +58,7 @@ impl TokenLength {
 
     /// Checks a raw caller value, naming `field` in the violation.
     pub(crate) fn checked(field: &'static str, digits: i64) -> Result<Self, Violation> {
-        let n = check_range(field, digits, Self::MIN.0.into(), Self::MAX.0.into())?;
-        // In 6..=18, so the conversion cannot fail; the fallback is never taken.
-        Ok(Self(u8::try_from(n).unwrap_or(Self::DEFAULT.0)))
+        check_range(field, digits, Self::MIN.0, Self::MAX.0).map(Self)
     }
 
     /// The number of digits.

@@ -389,22 +389,26 @@ pub enum ViolationKind {
 }
 
 /// Checks `min <= value <= max`, naming `field` in the violation.
-pub(crate) fn check_range(
+pub(crate) fn check_range<T>(
     field: &'static str,
     value: i64,
-    min: i64,
-    max: i64,
-) -> Result<i64, Violation> {
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Violation::new(
-            field,
-            ViolationKind::OutOfRange {
-                min,
-                max,
-                found: value,
-            },
-        ))
-    }
+    min: T,
+    max: T,
+) -> Result<T, Violation>
+where
+    T: Copy + PartialOrd + Into<i64> + TryFrom<i64>,
+{
+    T::try_from(value)
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| {
+            Violation::new(
+                field,
+                ViolationKind::OutOfRange {
+                    min: min.into(),
+                    max: max.into(),
+                    found: value,
+                },
+            )
+        })
 }

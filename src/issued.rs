@@ -2,7 +2,8 @@
 //!
 //! # What the record holds
 //! Never the token. It holds `HMAC-SHA256(key, tag ‖ issued_at ‖ ttl ‖ length ‖ limit ‖
-//! user id ‖ token)`, the [`KeyId`] of the key, the instant of issue, the lifetime, the
+//! len(user id) ‖ user id ‖ token)` (the user id's length as two bytes, big-endian, so
+//! that no two (user, token) pairs give the same input), the [`KeyId`] of the key, the instant of issue, the lifetime, the
 //! length, the attempt limit, the failed-attempt count and whether the token was used. A
 //! leaked store therefore reveals no token, and without the key nobody can test guesses
 //! against it offline. Because the MAC also covers the instant, lifetime, length and limit,
@@ -54,6 +55,13 @@ use crate::error::{Error, RecordError, Violation, check_range};
 use crate::request::{RequestId, TokenParams, check_user_id};
 use crate::token_key::{KeyId, TokenKey};
 
+/// Length of the fields the MAC binds: issued-at seconds (8) and nanoseconds (4), lifetime,
+/// length and attempt limit (1 each).
+const BOUND_LEN: usize = 8 + 4 + 3;
+
+// The documented size of format version 1; changing it needs a new version.
+const _: () = assert!(IssuedToken::ENCODED_LEN == 58);
+
 /// Domain tag of token MACs.
 const TOKEN_MAC_TAG: &[u8] = b"password-mgmt/v1/digit-token\0";
 
@@ -88,9 +96,7 @@ impl TokenTtl {
     }
 
     pub(crate) fn checked(field: &'static str, minutes: i64) -> Result<Self, Violation> {
-        let m = check_range(field, minutes, Self::MIN.0.into(), Self::MAX.0.into())?;
-        // In 1..=60, so the conversion cannot fail; the fallback is never taken.
-        Ok(Self(u8::try_from(m).unwrap_or(Self::DEFAULT.0)))
+        check_range(field, minutes, Self::MIN.0, Self::MAX.0).map(Self)
     }
 
     /// The lifetime in minutes.
@@ -143,20 +149,23 @@ impl AttemptLimit {
     /// # Errors
     /// [`Error::Invalid`] naming `attemptLimit` and the range 1..=10 when outside it.
     pub fn new(attempts: u8) -> Result<Self, Error> {
-        let n = check_range(
-            Self::FIELD,
-            attempts.into(),
-            Self::MIN.0.into(),
-            Self::MAX.0.into(),
-        )?;
-        // In 1..=10, so the conversion cannot fail; the fallback is never taken.
-        Ok(Self(u8::try_from(n).unwrap_or(Self::DEFAULT.0)))
+        Self::try_from(i64::from(attempts))
     }
 
     /// The number of failed attempts allowed.
     #[must_use]
     pub const fn get(self) -> u8 {
         self.0
+    }
+}
+
+impl TryFrom<i64> for AttemptLimit {
+    type Error = Error;
+
+    /// # Errors
+    /// As [`AttemptLimit::new`].
+    fn try_from(attempts: i64) -> Result<Self, Error> {
+        Ok(check_range(Self::FIELD, attempts, Self::MIN.0, Self::MAX.0).map(Self)?)
     }
 }
 
@@ -168,6 +177,7 @@ impl Default for AttemptLimit {
 
 /// What [`issue`] returns: the token to deliver, the record to store and the request id.
 #[derive(Debug)]
+#[non_exhaustive]
 #[must_use = "the token must be delivered and the record stored"]
 pub struct Issued {
     /// The token. Deliver it to the user, then drop it; never store or log it.
@@ -304,6 +314,7 @@ impl Outcome {
 
 /// What [`IssuedToken::verify`] returns: the outcome and the record to store back.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 #[must_use = "the updated record must be stored back when the outcome changed it"]
 pub struct Verification {
     /// The outcome.
@@ -315,7 +326,7 @@ pub struct Verification {
 
 impl IssuedToken {
     /// Length of the encoded record, format version 1.
-    pub const ENCODED_LEN: usize = 58;
+    pub const ENCODED_LEN: usize = 1 + KeyId::LEN + 32 + BOUND_LEN + 2;
     const VERSION: u8 = 1;
 
     /// Checks `candidate` for `user_id` at `now`, returning the outcome and the updated record.
@@ -400,8 +411,8 @@ impl IssuedToken {
 
     /// The fields the MAC binds, as encoded: issued-at seconds and nanoseconds, lifetime,
     /// length and attempt limit.
-    fn bound_fields(&self) -> [u8; 15] {
-        let mut out = [0; 15];
+    fn bound_fields(&self) -> [u8; BOUND_LEN] {
+        let mut out = [0; BOUND_LEN];
         let secs = self.issued_at.unix_timestamp().to_be_bytes();
         let nanos = self.issued_at.nanosecond().to_be_bytes();
         let small = [
@@ -449,25 +460,25 @@ impl IssuedToken {
     }
 
     fn decode_v1(bytes: &[u8]) -> Result<Self, RecordError> {
-        let version = *bytes.first().ok_or(RecordError::WrongLength {
+        let wrong_length = RecordError::WrongLength {
             expected: Self::ENCODED_LEN,
-            found: 0,
-        })?;
+            found: bytes.len(),
+        };
+        let (&version, body) = bytes.split_first().ok_or(wrong_length)?;
         if version != Self::VERSION {
             return Err(RecordError::UnknownVersion(version));
         }
-        let all: &[u8; Self::ENCODED_LEN] =
-            bytes.try_into().map_err(|_| RecordError::WrongLength {
-                expected: Self::ENCODED_LEN,
-                found: bytes.len(),
-            })?;
-        let mut r = Reader(all.as_slice());
-        let [_version] = r.take()?;
-        let key_id = KeyId::from_bytes(r.take()?);
-        let mac = r.take()?;
-        let secs = i64::from_be_bytes(r.take()?);
-        let nanos = u32::from_be_bytes(r.take()?);
-        let [ttl, length, limit, failed_attempts, consumed] = r.take()?;
+        if bytes.len() != Self::ENCODED_LEN {
+            return Err(wrong_length);
+        }
+        // `body` holds exactly the fields below (ENCODED_LEN is their sum), so no `take`
+        // comes up short; the error is there only because the library never panics.
+        let mut r = Reader(body);
+        let key_id = KeyId::from_bytes(r.take().ok_or(wrong_length)?);
+        let mac = r.take().ok_or(wrong_length)?;
+        let secs = i64::from_be_bytes(r.take().ok_or(wrong_length)?);
+        let nanos = u32::from_be_bytes(r.take().ok_or(wrong_length)?);
+        let [ttl, length, limit, failed_attempts, consumed] = r.take().ok_or(wrong_length)?;
 
         let invalid = RecordError::InvalidField;
         let issued_at = UtcDateTime::from_unix_timestamp(secs)
@@ -593,15 +604,10 @@ fn fill(out: &mut [u8], parts: &[&[u8]]) {
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
-        let (head, rest) = self
-            .0
-            .split_first_chunk::<N>()
-            .ok_or(RecordError::WrongLength {
-                expected: IssuedToken::ENCODED_LEN,
-                found: 0,
-            })?;
+    /// The next `N` bytes, or `None` when fewer are left.
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
         self.0 = rest;
-        Ok(*head)
+        Some(*head)
     }
 }

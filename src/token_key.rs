@@ -20,7 +20,9 @@ const KEY_ID_TAG: &[u8] = b"password-mgmt/v1/key-id\0";
 /// secret as the key; the SHA-256 states inside it are wiped when they are dropped (the
 /// `zeroize` feature of `sha2`).
 ///
-/// Keep one key per deployment in your secret store and load it with
+/// The key must be 32 uniformly random bytes (from [`generate`](Self::generate) or a
+/// secret manager), never a password: see [`KeyId`]. Keep one key per deployment in your
+/// secret store and load it with
 /// [`from_bytes`](Self::from_bytes) or [`from_slice`](Self::from_slice) on every node.
 ///
 /// ```
@@ -133,8 +135,12 @@ const _: () = {
 /// The public id of a [`TokenKey`]: the first 8 bytes of `HMAC-SHA256(key, tag)`.
 ///
 /// It names the key a record was made under, so that services can rotate keys and tell a
-/// record made under another key from a wrong guess. Derived one-way from the key, it
-/// reveals nothing about it; two different keys share an id with probability `2^-64`.
+/// record made under another key from a wrong guess. It is derived one-way from the key,
+/// but it is a check value: whoever sees it (it is in every record, and in
+/// [`Error::KeyMismatch`](crate::Error::KeyMismatch) messages) can test guesses of the key
+/// against it. That is harmless for a key of 32 uniformly random bytes
+/// ([`TokenKey::generate`]) and fatal for a password or other guessable key. Two different
+/// keys share an id with probability `2^-64`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId([u8; KeyId::LEN]);
 

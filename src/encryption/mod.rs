@@ -295,9 +295,9 @@ pub struct KeyPolicy {
 
 impl KeyPolicy {
     /// The shortest modulus accepted, in bits.
-    pub const MIN_BITS: u32 = 2048;
+    pub const MIN_BITS: u16 = 2048;
     /// The longest modulus accepted, in bits.
-    pub const MAX_BITS: u32 = 8192;
+    pub const MAX_BITS: u16 = 8192;
     /// 2048- to 8192-bit moduli, exponent 65537.
     pub const STRICT: Self = Self {
         any_exponent: false,
@@ -316,12 +316,9 @@ impl KeyPolicy {
     /// Checks a modulus and a public exponent given as big-endian bytes.
     fn check(self, n: &[u8], e: &[u8]) -> Result<(), KeyError> {
         let bits = bit_length(n);
-        if !(Self::MIN_BITS..=Self::MAX_BITS).contains(&bits) {
-            return Err(KeyError::ModulusSize {
-                bits,
-                min: Self::MIN_BITS,
-                max: Self::MAX_BITS,
-            });
+        let (min, max) = (Self::MIN_BITS.into(), Self::MAX_BITS.into());
+        if !(min..=max).contains(&bits) {
+            return Err(KeyError::ModulusSize { bits, min, max });
         }
         let e = small_int(e).ok_or(KeyError::Exponent)?;
         let allowed = if self.any_exponent {

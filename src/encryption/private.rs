@@ -41,15 +41,13 @@ impl PasswordKeyPair {
     /// * [`Error::Invalid`] naming `bits` outside 2048..=8192;
     /// * [`Error::Rng`] when the RNG fails.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, bits: u32) -> Result<Self, Error> {
-        let min = KeyPolicy::MIN_BITS.into();
-        let max = KeyPolicy::MAX_BITS.into();
-        check_range("bits", bits.into(), min, max)?;
-        let size = usize::try_from(bits).map_err(|_| KeyError::ModulusSize {
-            bits,
-            min: KeyPolicy::MIN_BITS,
-            max: KeyPolicy::MAX_BITS,
-        })?;
-        let key = PrivateKey::new(rng, size)
+        let bits = check_range(
+            "bits",
+            bits.into(),
+            KeyPolicy::MIN_BITS,
+            KeyPolicy::MAX_BITS,
+        )?;
+        let key = PrivateKey::new(rng, bits.into())
             .map_err(|e| map_rsa_error(&e, Error::Rng(RngError::Failed)))?;
         Self::from_checked(key)
     }
