@@ -106,7 +106,7 @@ fn org_config_bounds() {
 }
 
 #[test]
-fn org_config_reports_every_violation_and_applies_nothing_on_error() {
+fn org_config_reports_every_violation_together() {
     let before = enabled();
     let err = before
         .update(&PasswordOrgConfigInput {
@@ -131,8 +131,6 @@ fn org_config_reports_every_violation_and_applies_nothing_on_error() {
             i64::MAX
         )
     );
-    // `update` returns a new value; `before` is untouched by construction.
-    assert!(before.digit_token_enabled());
 }
 
 #[test]
