@@ -5,6 +5,7 @@
 //! the allowed range. No message ever contains a secret: violations report numbers and
 //! lengths, never a token, a password, a key or a user id.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -36,6 +37,9 @@ pub enum Error {
     TimeOutOfRange,
     /// An RSA key was refused: malformed, not RSA, or outside the [`KeyPolicy`](crate::KeyPolicy).
     Key(KeyError),
+    /// Password-policy lines could not be parsed, or their rules cannot hold together.
+    /// Every problem is listed.
+    Policy(PolicyErrors),
     /// An encrypted password could not be decrypted to a UTF-8 password.
     ///
     /// One variant for every cause (OAEP padding, a ciphertext out of range, a plaintext that
@@ -62,7 +66,8 @@ impl Error {
             | Self::KeyMismatch { .. }
             | Self::Record(_)
             | Self::TimeOutOfRange
-            | Self::Key(_) => DetailCode::InternalFault,
+            | Self::Key(_)
+            | Self::Policy(_) => DetailCode::InternalFault,
         }
     }
 
@@ -94,6 +99,7 @@ impl fmt::Display for Error {
                 "the token's expiry instant is outside the representable range of time::UtcDateTime",
             ),
             Self::Key(e) => write!(f, "RSA key refused: {e}"),
+            Self::Policy(e) => write!(f, "password policy not usable: {e}"),
             Self::Decryption => f.write_str("the encrypted password could not be decrypted"),
         }
     }
@@ -237,6 +243,72 @@ impl fmt::Display for KeyError {
             Self::Exponent => f.write_str(
                 "the public exponent is not 65537 (other odd exponents up to 2^33 - 1 only \
                  when the key policy allows them)",
+            ),
+        }
+    }
+}
+
+/// A non-empty list of [`PolicyError`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyErrors(Vec<PolicyError>);
+
+impl PolicyErrors {
+    pub(crate) const fn new(errors: Vec<PolicyError>) -> Self {
+        Self(errors)
+    }
+
+    /// The problems, in the order of the lines (conflicts last).
+    #[must_use]
+    pub fn as_slice(&self) -> &[PolicyError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem with a password policy. Policy lines are not secret and are quoted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A line that does not parse.
+    Malformed {
+        /// The line, as given.
+        line: String,
+        /// What was expected.
+        reason: &'static str,
+    },
+    /// Rules that cannot hold together.
+    Conflict {
+        /// Which rules, e.g. `passwordMinLength > passwordMaxLength`.
+        rules: &'static str,
+        /// What the rules require.
+        required: u32,
+        /// What `passwordMaxLength` allows.
+        allowed: u32,
+    },
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed { line, reason } => write!(f, "policy line {line:?}: {reason}"),
+            Self::Conflict {
+                rules,
+                required,
+                allowed,
+            } => write!(
+                f,
+                "the rules cannot hold together: {rules} ({required} required, {allowed} allowed)"
             ),
         }
     }

@@ -124,6 +124,7 @@ pub mod encryption;
 mod error;
 pub mod issued;
 mod org_config;
+pub mod policy;
 mod request;
 mod token_key;
 
@@ -132,10 +133,12 @@ pub use encryption::{
     EncryptedPassword, KeyPolicy, PasswordEncryptor, PasswordKeyPair, PublicKeyId, Scheme,
 };
 pub use error::{
-    DetailCode, Error, KeyError, RecordError, RngError, Violation, ViolationKind, Violations,
+    DetailCode, Error, KeyError, PolicyError, PolicyErrors, RecordError, RngError, Violation,
+    ViolationKind, Violations,
 };
 pub use issued::{AttemptLimit, Issued, IssuedToken, Outcome, TokenTtl, Verification, issue};
 pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
+pub use policy::{BrokenRule, NistGap, PasswordPolicy, PolicyContext, PolicyReport, Requirement};
 pub use request::{DigitTokenRequest, RequestId, TokenParams};
 pub use token_key::{KeyId, TokenKey};
 
