@@ -107,7 +107,7 @@
 //!   ([`TokenKey::from_os_rng`], [`DigitToken::from_os_rng`]), and the re-exported
 //!   [`getrandom`] crate, whose `getrandom::SysRng` can be handed to every function that
 //!   takes an RNG.
-//! * `serde`: reserved for the API's wire types; enables nothing yet.
+//! * `serde`: the API's JSON bodies as serde types, in [`wire`] (off by default).
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -127,6 +127,9 @@ mod org_config;
 pub mod policy;
 mod request;
 mod token_key;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod wire;
 
 pub use digit_token::{DigitToken, TokenLength};
 pub use encryption::{
