@@ -9,11 +9,15 @@
 use core::error::Error;
 
 use password_mgmt::getrandom::SysRng;
+use password_mgmt::zeroize::Zeroizing;
 use password_mgmt::{EncryptedPassword, PasswordKeyPair, Scheme};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let server = match std::env::args().nth(1) {
-        Some(path) => PasswordKeyPair::from_pkcs8_pem(&std::fs::read_to_string(path)?)?,
+        // The PEM holds the private key: keep it in a buffer that is wiped when dropped.
+        Some(path) => {
+            PasswordKeyPair::from_pkcs8_pem(&Zeroizing::new(std::fs::read_to_string(path)?))?
+        }
         None => PasswordKeyPair::generate(&mut SysRng, 3072)?,
     };
     // What "query password info" returns.

@@ -13,6 +13,8 @@
     reason = "tests: a panic is a failure report, and the values are fixed"
 )]
 
+mod fixtures;
+
 use std::fs;
 use std::path::Path;
 
@@ -21,7 +23,7 @@ use password_mgmt::rsa::pkcs8::SubjectPublicKeyInfoRef;
 use password_mgmt::rsa::traits::PublicKeyParts;
 use password_mgmt::{
     EncryptedPassword, Error, KeyError, KeyPolicy, PasswordEncryptor, PasswordKeyPair, PublicKeyId,
-    Scheme, ViolationKind,
+    RngError, Scheme, ViolationKind,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -144,9 +146,10 @@ fn schemes_do_not_mix() {
         .encrypt(&mut rng, "secret", Scheme::OaepSha256)
         .unwrap();
     // OAEP ciphertext read as PKCS#1 v1.5: implicit rejection gives some message, not "secret".
-    if let Ok(p) = server.decrypt(&mut rng, &oaep, Scheme::Pkcs1v15) {
-        assert_ne!(p.as_str(), "secret");
-    }
+    let read_as_pkcs1 = server
+        .decrypt_bytes(&mut rng, &oaep, Scheme::Pkcs1v15)
+        .unwrap();
+    assert_ne!(read_as_pkcs1.as_slice(), b"secret");
     let pkcs1 = server
         .encryptor()
         .encrypt(&mut rng, "secret", Scheme::Pkcs1v15)
@@ -524,7 +527,10 @@ fn private_keys_are_refused_with_the_reason() {
     let mut bad = good.to_vec();
     let mid = bad.len() / 2;
     bad[mid] ^= 0x01;
-    assert!(PasswordKeyPair::from_pkcs8_der(&bad).is_err());
+    assert_eq!(
+        err(PasswordKeyPair::from_pkcs8_der(&bad)),
+        KeyError::Malformed
+    );
 }
 
 #[test]
@@ -660,4 +666,89 @@ fn debug_output_shows_no_key_material() {
         format!("{encrypted:?}"),
         "EncryptedPassword { bytes: 256, .. }"
     );
+}
+
+#[test]
+fn encryption_and_decryption_draw_from_the_callers_rng() {
+    // A failing RNG fails both: decryption is blinded with it, never unblinded.
+    let server = key_pair(2048);
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    for scheme in SCHEMES {
+        let encrypted = server
+            .encryptor()
+            .encrypt(&mut rng, "secret", scheme)
+            .unwrap();
+        assert_eq!(
+            server
+                .decrypt(&mut fixtures::Failing, &encrypted, scheme)
+                .unwrap_err(),
+            Error::Rng(RngError::Failed)
+        );
+        assert_eq!(
+            server
+                .encryptor()
+                .encrypt(&mut fixtures::Failing, "secret", scheme)
+                .unwrap_err(),
+            Error::Rng(RngError::Failed)
+        );
+    }
+}
+
+#[test]
+fn base64_and_der_are_strict() {
+    let good = data("keys/rsa3072.spki.b64").trim().to_owned();
+    assert!(good.ends_with('='), "the 3072-bit key's base64 is padded");
+    assert!(PasswordEncryptor::from_spki_base64(&good).is_ok());
+    let spaced = format!("{} {}", &good[..40], &good[40..]);
+    let url_safe = good.replace('+', "-").replace('/', "_");
+    assert_ne!(url_safe, good);
+    let unpadded = good.trim_end_matches('=').to_owned();
+    for bad in [
+        spaced,
+        url_safe,
+        unpadded,
+        format!("{}\n{}", &good[..64], &good[64..]),
+    ] {
+        assert_eq!(
+            key_error(PasswordEncryptor::from_spki_base64(&bad)),
+            KeyError::Base64
+        );
+    }
+    // Trailing bytes after the DER structure.
+    let mut der = key_pair(2048).encryptor().spki_der().to_vec();
+    der.push(0);
+    assert_eq!(
+        key_error(PasswordEncryptor::from_spki_der(&der)),
+        KeyError::Malformed
+    );
+}
+
+#[test]
+fn limits_for_a_modulus_of_2049_bits() {
+    // k = 257 bytes: 246 for PKCS#1 v1.5, 191 for OAEP-SHA256.
+    let server = PasswordKeyPair::from_pkcs8_pem(&data("cfrg-rsa-guidance/k2049.pem")).unwrap();
+    assert_eq!(server.encryptor().modulus_bits(), 2049);
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    for (scheme, max) in [(Scheme::Pkcs1v15, 246), (Scheme::OaepSha256, 191)] {
+        assert_eq!(server.encryptor().max_password_len(scheme), max);
+        let longest = "z".repeat(max);
+        let encrypted = server
+            .encryptor()
+            .encrypt(&mut rng, &longest, scheme)
+            .unwrap();
+        assert_eq!(encrypted.as_bytes().len(), 257);
+        assert_eq!(
+            server
+                .decrypt(&mut rng, &encrypted, scheme)
+                .unwrap()
+                .as_str(),
+            longest
+        );
+        assert!(
+            server
+                .encryptor()
+                .encrypt(&mut rng, &format!("{longest}z"), scheme)
+                .is_err()
+        );
+    }
 }

@@ -50,11 +50,14 @@
 //!   it and does not reimplement it; its tests run the draft's known-answer vectors through
 //!   [`PasswordKeyPair::decrypt_bytes`].
 //! * **So a wrong ciphertext gives a wrong password, not an error.** Usually the garbage
-//!   is not UTF-8 and [`PasswordKeyPair::decrypt`] returns [`Error::Decryption`]; sometimes
-//!   (short synthetic messages) it is valid UTF-8 and comes back as a "password". The
-//!   set-password flow must then fail the password policy or set a password nobody knows,
-//!   and its response **must not reveal which step failed**: answer every failure of
-//!   decryption, UTF-8 and policy the same way, at the same time.
+//!   is not UTF-8 and [`PasswordKeyPair::decrypt`] returns [`Error::Decryption`]; about one
+//!   forged ciphertext in a hundred decrypts to valid UTF-8 (often to the *empty* string)
+//!   and comes back as a "password". The set-password flow must refuse an empty password
+//!   and check the policy, and its response **must not reveal which step failed**: answer
+//!   every failure of decryption, UTF-8 and policy the same way, after the same delay. The
+//!   UTF-8 check itself is not constant-time (it stops at the first invalid byte); its
+//!   cost is tiny beside the RSA operation, but it is one more reason to answer slowly and
+//!   uniformly.
 //! * **OAEP** decryption failures are all one [`Error::Decryption`].
 //! * **Timing.** Decryption is always blinded with the caller's RNG; the big-number
 //!   arithmetic (`crypto-bigint`) is constant-time. The `rsa` crate's own documentation

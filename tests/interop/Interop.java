@@ -1,7 +1,7 @@
 // Java side of the interoperability tests (tests/interop.rs). Run as a single-file program:
 //   java tests/interop/Interop.java < requests
 // Each request line is one of
-//   enc pkcs1|oaep <publicKey: base64 SPKI DER> <password: hex of UTF-8>
+//   enc pkcs1|oaep|oaep-java-default <publicKey: base64 SPKI DER> <password: hex of UTF-8>
 //   dec pkcs1|oaep <private key: base64 PKCS#8 DER> <encryptedPassword: base64>
 // and each answer line is the base64 ciphertext, the hex plaintext, or "ERR <exception>".
 // The PKCS#1 v1.5 encryption is the seed's code, unchanged but for `java.util` (the seed's
@@ -39,16 +39,22 @@ public class Interop {
     }
     // ---- end of the seed's recipe ----
 
-    // OAEP with SHA-256 for both the label hash and MGF1. Without the parameter spec Java
-    // would use SHA-1 for MGF1.
+    // OAEP as the crate's docs tell Java users to write it: SHA-256 for the label hash and,
+    // through the parameter spec, for MGF1 too.
+    static final String OAEP = "RSA/ECB/OAEPWithSHA-256AndMGF1Padding";
     static final OAEPParameterSpec OAEP_SHA256 = new OAEPParameterSpec(
         "SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
 
-    static String encryptOaep(String publicKey, String toEncrypt) throws Exception {
+    // `withSpec` false is the mistake the docs warn about: Java then uses SHA-1 for MGF1.
+    static String encryptOaep(String publicKey, String toEncrypt, boolean withSpec) throws Exception {
         PublicKey key = KeyFactory.getInstance("RSA")
             .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(publicKey)));
-        Cipher cipher = Cipher.getInstance("RSA/ECB/OAEPPadding");
-        cipher.init(Cipher.ENCRYPT_MODE, key, OAEP_SHA256);
+        Cipher cipher = Cipher.getInstance(OAEP);
+        if (withSpec) {
+            cipher.init(Cipher.ENCRYPT_MODE, key, OAEP_SHA256);
+        } else {
+            cipher.init(Cipher.ENCRYPT_MODE, key);
+        }
         return Base64.getEncoder().encodeToString(cipher.doFinal(toEncrypt.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -60,7 +66,7 @@ public class Interop {
             cipher = Cipher.getInstance("RSA/ECB/PKCS1Padding");
             cipher.init(Cipher.DECRYPT_MODE, key);
         } else {
-            cipher = Cipher.getInstance("RSA/ECB/OAEPPadding");
+            cipher = Cipher.getInstance(OAEP);
             cipher.init(Cipher.DECRYPT_MODE, key, OAEP_SHA256);
         }
         return cipher.doFinal(Base64.getDecoder().decode(encrypted));
@@ -74,7 +80,12 @@ public class Interop {
             try {
                 if (f[0].equals("enc")) {
                     String password = new String(HexFormat.of().parseHex(f[3]), StandardCharsets.UTF_8);
-                    System.out.println(f[1].equals("pkcs1") ? encrypt(f[2], password) : encryptOaep(f[2], password));
+                    String out = switch (f[1]) {
+                        case "pkcs1" -> encrypt(f[2], password);
+                        case "oaep" -> encryptOaep(f[2], password, true);
+                        default -> encryptOaep(f[2], password, false);
+                    };
+                    System.out.println(out);
                 } else {
                     System.out.println(HexFormat.of().formatHex(decrypt(f[1], f[2], f[3])));
                 }
