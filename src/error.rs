@@ -31,6 +31,13 @@ pub enum Error {
         /// The id of the key that was given.
         given: KeyId,
     },
+    /// A record was made under a [`TokenKey`](crate::TokenKey) that is not in the
+    /// [`TokenKeyRing`](crate::TokenKeyRing) (retired, or unknown to this node). A
+    /// key-management fault, never a wrong guess: no attempt is counted.
+    UnknownTokenKey {
+        /// The id of the key the record was made under.
+        record: KeyId,
+    },
     /// Stored record bytes could not be decoded.
     Record(RecordError),
     /// `now` plus the token lifetime falls outside the range `time::UtcDateTime` represents.
@@ -64,6 +71,7 @@ impl Error {
             Self::DigitTokenDisabled => DetailCode::Forbidden,
             Self::Rng(_)
             | Self::KeyMismatch { .. }
+            | Self::UnknownTokenKey { .. }
             | Self::Record(_)
             | Self::TimeOutOfRange
             | Self::Key(_)
@@ -93,6 +101,11 @@ impl fmt::Display for Error {
                 f,
                 "the record was made under token key {record}, but key {given} was given; \
                  verify with the key that made it"
+            ),
+            Self::UnknownTokenKey { record } => write!(
+                f,
+                "the record was made under token key {record}, which is not in the key ring \
+                 (retired, or not yet known to this node)"
             ),
             Self::Record(e) => write!(f, "stored record is not valid: {e}"),
             Self::TimeOutOfRange => f.write_str(
@@ -420,6 +433,7 @@ impl fmt::Display for Violation {
                 )
             }
             ViolationKind::Format { expected } => write!(f, "{field} must be {expected}"),
+            ViolationKind::Unknown { expected } => write!(f, "{field} is not {expected}"),
         }
     }
 }
@@ -456,6 +470,11 @@ pub enum ViolationKind {
     /// A string not in the required format.
     Format {
         /// The format required, in words.
+        expected: &'static str,
+    },
+    /// A well-formed reference to something that does not exist here.
+    Unknown {
+        /// What it should name, in words.
         expected: &'static str,
     },
 }

@@ -292,6 +292,13 @@ pub enum Outcome {
     Locked,
     /// The token was accepted before; tokens are single-use. Unchanged.
     AlreadyUsed,
+    /// The user's [`GuessBudget`](crate::GuessBudget) is spent: too many failed guesses
+    /// across tokens lately. Even the right token is refused; nothing is counted. Only
+    /// [`IssuedToken::verify_with_budget`] returns it.
+    BudgetExhausted {
+        /// How long until the budget allows another guess.
+        retry_after: Duration,
+    },
 }
 
 impl Outcome {
@@ -345,6 +352,23 @@ impl IssuedToken {
         candidate: &str,
         now: UtcDateTime,
     ) -> Result<Verification, Error> {
+        if let Some(outcome) = self.refusal(key, user_id, now)? {
+            return Ok(Verification {
+                outcome,
+                record: self.clone(),
+            });
+        }
+        Ok(self.attempt(key, user_id, candidate))
+    }
+
+    /// Steps 1 to 6 of verification: the errors, and the refusals that examine no
+    /// candidate. `None` when a candidate may be compared.
+    pub(crate) fn refusal(
+        &self,
+        key: &TokenKey,
+        user_id: &str,
+        now: UtcDateTime,
+    ) -> Result<Option<Outcome>, Error> {
         if key.id() != self.key_id {
             return Err(Error::KeyMismatch {
                 record: self.key_id,
@@ -352,7 +376,7 @@ impl IssuedToken {
             });
         }
         check_user_id(user_id)?;
-        let refusal = if self.consumed {
+        Ok(if self.consumed {
             Some(Outcome::AlreadyUsed)
         } else if self.is_locked() {
             Some(Outcome::Locked)
@@ -362,14 +386,12 @@ impl IssuedToken {
             Some(Outcome::Expired)
         } else {
             None
-        };
-        if let Some(outcome) = refusal {
-            return Ok(Verification {
-                outcome,
-                record: self.clone(),
-            });
-        }
+        })
+    }
 
+    /// Steps 7 and 8: one counted attempt at `candidate`. Call only after [`Self::refusal`]
+    /// returned `None` for the same key and user id.
+    pub(crate) fn attempt(&self, key: &TokenKey, user_id: &str, candidate: &str) -> Verification {
         let mut record = self.clone();
         let candidate = candidate.as_bytes();
         let well_formed = candidate.len() == usize::from(self.length.get())
@@ -377,10 +399,10 @@ impl IssuedToken {
         if !well_formed {
             record.failed_attempts = record.failed_attempts.saturating_add(1);
             let attempts_left = record.attempts_left();
-            return Ok(Verification {
+            return Verification {
                 outcome: Outcome::Malformed { attempts_left },
                 record,
-            });
+            };
         }
 
         let expected = self.mac_of(key, user_id, candidate);
@@ -393,7 +415,7 @@ impl IssuedToken {
                 attempts_left: record.attempts_left(),
             }
         };
-        Ok(Verification { outcome, record })
+        Verification { outcome, record }
     }
 
     /// The MAC over the bound fields, the user id and `token`.

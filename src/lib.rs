@@ -122,9 +122,12 @@ extern crate std;
 pub mod digit_token;
 pub mod encryption;
 mod error;
+pub mod guess_budget;
 pub mod issued;
+pub mod key_ring;
 mod org_config;
 pub mod policy;
+pub mod rate_limit;
 mod request;
 mod token_key;
 #[cfg(feature = "serde")]
@@ -139,9 +142,12 @@ pub use error::{
     DetailCode, Error, KeyError, PolicyError, PolicyErrors, RecordError, RngError, Violation,
     ViolationKind, Violations,
 };
+pub use guess_budget::{BudgetedVerification, GuessBudget, GuessLimits};
 pub use issued::{AttemptLimit, Issued, IssuedToken, Outcome, TokenTtl, Verification, issue};
+pub use key_ring::{PasswordKeyRing, TokenKeyRing};
 pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
 pub use policy::{BrokenRule, NistGap, PasswordPolicy, PolicyContext, PolicyReport, Requirement};
+pub use rate_limit::{RateCheck, RateDecision, RateLimit, RateLimiter};
 pub use request::{DigitTokenRequest, RequestId, TokenParams};
 pub use token_key::{KeyId, TokenKey};
 

@@ -742,3 +742,16 @@ pub struct TooManyRequests {
     )]
     pub message: Option<String>,
 }
+
+impl TooManyRequests {
+    /// The body for a [`RateDecision::Limited`](crate::RateDecision::Limited), and the
+    /// value of the `Retry-After` header in whole seconds; `None` when the decision allows.
+    #[must_use]
+    pub fn for_decision(decision: crate::RateDecision) -> Option<(Self, u64)> {
+        let seconds = decision.retry_after_seconds()?;
+        let body = Self {
+            message: Some("Rate Limit Exceeded".into()),
+        };
+        Some((body, seconds))
+    }
+}
