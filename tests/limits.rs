@@ -128,7 +128,7 @@ proptest! {
         let ok = allowed(&limit, &times);
         let latest = *times.iter().max().unwrap();
         let span = (latest - times[0]).max(Duration::ZERO);
-        let bound = limit.burst() as i128 + span.whole_nanoseconds() / limit.interval().whole_nanoseconds();
+        let bound = i128::from(limit.burst()) + span.whole_nanoseconds() / limit.interval().whole_nanoseconds();
         prop_assert!(ok.len() as i128 <= bound, "{} > {}", ok.len(), bound);
     }
 }
