@@ -87,6 +87,10 @@
 //! * The stored record holds a keyed MAC of the token, never the token, and the comparison
 //!   is constant-time. See [`issued`] for what the service must do around it
 //!   (one record per user, compare-and-set, rate limits).
+//! * Guessing is bounded per token (attempt limit), per user across tokens
+//!   ([`GuessBudget`]), and token requests per user and client ([`RateLimiter`]); see
+//!   [`guess_budget`] for the resulting odds. Keys rotate through [`TokenKeyRing`] and
+//!   [`PasswordKeyRing`].
 //! * Passwords travel RSA-encrypted; PKCS#1 v1.5 decryption uses implicit rejection (no
 //!   padding oracle) and is always blinded. See [`encryption`] for what that does and does
 //!   not protect.
