@@ -471,7 +471,7 @@ pub enum ViolationKind {
         /// The format required, in words.
         expected: &'static str,
     },
-    /// A well-formed reference to something that does not exist here.
+    /// A reference to something that does not exist here (or is not a reference at all).
     Unknown {
         /// What it should name, in words.
         expected: &'static str,

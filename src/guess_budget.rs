@@ -30,6 +30,15 @@
 //! A test plays this attacker for a simulated week and finds the bound reached and never
 //! passed. Lower limits or longer tokens scale the chance down in proportion.
 //!
+//! The counts assume the user does not verify successfully meanwhile: a success refills
+//! the budget (as it must, or users would pay for an attacker's guesses), which gives an
+//! attacker who is still guessing a fresh burst. With a higher [`AttemptLimit`](crate::AttemptLimit)
+//! than the default 5 the per-guess bound becomes `1 / (10^6 - limit + 1)`.
+//!
+//! The flip side: whoever knows a user id can keep that user's budget spent, and so keep
+//! the user from resetting a password by token. Rate-limit per client as well, and give
+//! users another way back (help desk, a second factor).
+//!
 //! # What the service must do
 //! <div class="warning">
 //!
@@ -47,7 +56,8 @@ use time::{Duration, UtcDateTime};
 use crate::error::{Error, RecordError};
 use crate::issued::{IssuedToken, Outcome, Verification};
 use crate::rate_limit::{
-    RateDecision, RateLimit, TAT_LEN, decode_tat, encode_tat, gcra, versioned,
+    RateDecision, RateLimit, TAT_LEN, decode_tat, encode_tat, from_the_future as ahead_of, gcra,
+    versioned,
 };
 use crate::token_key::TokenKey;
 
@@ -138,6 +148,15 @@ impl GuessBudget {
             .map_or(RateDecision::Allowed, |retry_after| RateDecision::Limited {
                 retry_after,
             })
+    }
+
+    /// Whether this budget was written by a clock running ahead of `now` (see
+    /// [`RateLimiter::from_the_future`](crate::RateLimiter::from_the_future)): it refuses
+    /// guesses until real time catches up. Log it; reset it ([`GuessBudget::new`]) only if
+    /// you trust `now` more than the node that wrote it.
+    #[must_use]
+    pub fn from_the_future(&self, limits: &GuessLimits, now: UtcDateTime) -> bool {
+        ahead_of(self.short, &limits.short, now) || ahead_of(self.long, &limits.long, now)
     }
 
     /// The budget after one more failure at `now`.

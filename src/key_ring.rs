@@ -30,11 +30,13 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::TryCryptoRng;
+use time::UtcDateTime;
 use zeroize::Zeroizing;
 
 use crate::encryption::{EncryptedPassword, PasswordKeyPair, PublicKeyId, Scheme};
 use crate::error::{Error, Violation, ViolationKind};
-use crate::issued::IssuedToken;
+use crate::guess_budget::{BudgetedVerification, GuessBudget, GuessLimits};
+use crate::issued::{IssuedToken, Outcome, Verification};
 use crate::token_key::{KeyId, TokenKey};
 
 /// The MAC keys of token records: one current key, older keys still accepted.
@@ -125,6 +127,55 @@ impl TokenKeyRing {
             .chain(&self.accepted)
             .find(|k| k.id() == id)
             .ok_or(Error::UnknownTokenKey { record: id })
+    }
+
+    /// [`IssuedToken::verify`] with the key the record names. A record whose key was
+    /// retired but which has expired anyway is [`Outcome::Expired`], as the user should
+    /// hear, not a key error.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTokenKey`] for a live record whose key is not in the ring, then as
+    /// [`IssuedToken::verify`].
+    pub fn verify(
+        &self,
+        record: &IssuedToken,
+        user_id: &str,
+        candidate: &str,
+        now: UtcDateTime,
+    ) -> Result<Verification, Error> {
+        match self.key_for(record) {
+            Ok(key) => record.verify(key, user_id, candidate, now),
+            Err(_) if now >= record.expires_at() => Ok(Verification {
+                outcome: Outcome::Expired,
+                record: record.clone(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`IssuedToken::verify_with_budget`] with the key the record names; expired records
+    /// under retired keys as in [`verify`](Self::verify).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub fn verify_with_budget(
+        &self,
+        record: &IssuedToken,
+        budget: &GuessBudget,
+        limits: &GuessLimits,
+        user_id: &str,
+        candidate: &str,
+        now: UtcDateTime,
+    ) -> Result<BudgetedVerification, Error> {
+        match self.key_for(record) {
+            Ok(key) => record.verify_with_budget(key, budget, limits, user_id, candidate, now),
+            Err(_) if now >= record.expires_at() => Ok(BudgetedVerification {
+                outcome: Outcome::Expired,
+                record: record.clone(),
+                budget: *budget,
+            }),
+            Err(e) => Err(e),
+        }
     }
 }
 

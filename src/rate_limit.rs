@@ -6,7 +6,7 @@
 //! rate algorithm, a token bucket written as a single timestamp. An event at `now` is
 //! allowed when `TAT - tolerance <= now`; it then moves the TAT to `max(TAT, now) +
 //! interval`. GCRA was chosen over a counter-and-timestamp token bucket because its state
-//! is one instant (13 bytes encoded), it needs no refill arithmetic, and it gives an exact
+//! is one instant (14 bytes encoded), it needs no refill arithmetic, and it gives an exact
 //! bound that can be stated and tested:
 //!
 //! **At most `max` events are allowed in any window of length `window`** (any half-open
@@ -18,12 +18,15 @@
 //! # Rules for unusual instants
 //! * **The first event ever** (a fresh limiter, [`RateLimiter::new`]) is allowed.
 //! * **A huge gap** since the last event is an ordinary gap: the limiter is as fresh again.
-//! * **An instant that goes backwards** (clock skew between nodes, a clock stepped back) is
-//!   treated as the earliest instant consistent with the stored state. It never allows an
-//!   event that the stored state would refuse, and the reported wait never exceeds
-//!   `interval + tolerance`.
-//! * **The end of time**: an arrival time that would pass `UtcDateTime::MAX` is held
-//!   there. Nothing overflows and nothing panics.
+//! * **An instant that goes backwards** (clock skew between nodes, a clock stepped back)
+//!   is an ordinary instant: the stored state only ever moves forward, so no sequence of
+//!   instants, in any order, lets more than `max` events into a window of readings. The
+//!   price: state written by a node whose clock ran *ahead* refuses events until real
+//!   time catches up, and the wait reported is that true wait, however long.
+//!   [`RateLimiter::from_the_future`] tells such state apart, so that the service can log
+//!   it and decide whether to reset it.
+//! * **The end of time**: when the arrival time cannot advance past `UtcDateTime::MAX`,
+//!   events are refused. Nothing overflows and nothing panics.
 //!
 //! Like the token record, a limiter is state the service stores (per user, per client) and
 //! writes back with a compare-and-set; see [`issued`](crate::issued).
@@ -71,8 +74,8 @@ impl RateLimit {
     /// `max - R + 1`; for `max = 1`, the burst is 1 and the interval the whole window.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming `max` (outside 1..=10000) or `window` (outside one second
-    /// to 366 days, in whole seconds), every problem at once.
+    /// [`Error::Invalid`] naming `max` (outside 1..=10000) or `window` (not whole seconds,
+    /// or outside one second to 366 days), every problem at once.
     pub fn new(max: u32, window: Duration) -> Result<Self, Error> {
         let mut found = alloc::vec::Vec::new();
         if !(1..=Self::MAX_EVENTS).contains(&max) {
@@ -91,7 +94,14 @@ impl RateLimit {
             Self::MIN_WINDOW.whole_seconds(),
             Self::MAX_WINDOW.whole_seconds(),
         );
-        if !whole || !(min_s..=max_s).contains(&seconds) {
+        if !whole {
+            found.push(Violation::new(
+                "window",
+                ViolationKind::Format {
+                    expected: "a whole number of seconds",
+                },
+            ));
+        } else if !(min_s..=max_s).contains(&seconds) {
             found.push(Violation::new(
                 "window",
                 ViolationKind::OutOfRange {
@@ -270,6 +280,15 @@ impl RateLimiter {
         gcra(self.0, limit, now).0
     }
 
+    /// Whether this state was written by a clock running ahead of `now`: its arrival time
+    /// is further ahead than `max` events up to `now` could have put it. Such state refuses
+    /// events until real time catches up; log it, and reset it
+    /// ([`RateLimiter::new`]) if you trust `now` more than the node that wrote it.
+    #[must_use]
+    pub fn from_the_future(&self, limit: &RateLimit, now: UtcDateTime) -> bool {
+        from_the_future(self.0, limit, now)
+    }
+
     /// The limiter as bytes: version `1`, then the arrival time (flag byte, Unix seconds
     /// `i64` and nanoseconds `u32`, big-endian; all zero for a fresh limiter).
     #[must_use]
@@ -302,28 +321,40 @@ pub(crate) fn gcra(
     now: UtcDateTime,
 ) -> (RateDecision, Option<UtcDateTime>) {
     let tat_now = tat.unwrap_or(now);
-    // A clock that went backwards: no state can be further ahead than tolerance +
-    // interval past the last allowed event, so use the earliest consistent instant.
-    let span = limit.tolerance.saturating_add(limit.interval);
-    let earliest = tat_now.checked_sub(span).unwrap_or(UtcDateTime::MIN);
-    let now = now.max(earliest);
     let allowed_from = tat_now
         .checked_sub(limit.tolerance)
         .unwrap_or(UtcDateTime::MIN);
-    if allowed_from <= now {
-        let next = tat_now
-            .max(now)
-            .checked_add(limit.interval)
-            .unwrap_or(UtcDateTime::MAX);
-        (RateDecision::Allowed, Some(next))
-    } else {
-        #[allow(
-            clippy::arithmetic_side_effects,
-            reason = "the difference of two UtcDateTimes always fits a Duration"
-        )]
-        let retry_after = allowed_from - now;
-        (RateDecision::Limited { retry_after }, tat)
+    let next = tat_now.max(now).checked_add(limit.interval);
+    match next {
+        Some(next) if allowed_from <= now => (RateDecision::Allowed, Some(next)),
+        // At the end of time the arrival time cannot advance: refuse rather than let
+        // every later event through.
+        None => (
+            RateDecision::Limited {
+                retry_after: limit.interval,
+            },
+            tat,
+        ),
+        Some(_) => {
+            #[allow(
+                clippy::arithmetic_side_effects,
+                reason = "the difference of two UtcDateTimes always fits a Duration"
+            )]
+            let retry_after = allowed_from - now;
+            (RateDecision::Limited { retry_after }, tat)
+        }
     }
+}
+
+/// Whether a stored arrival time lies further ahead of `now` than any sequence of events
+/// at or before `now` could have put it: the state was written by a clock that ran ahead.
+pub(crate) fn from_the_future(
+    tat: Option<UtcDateTime>,
+    limit: &RateLimit,
+    now: UtcDateTime,
+) -> bool {
+    let lead = limit.tolerance.saturating_add(limit.interval);
+    tat.is_some_and(|t| now.checked_add(lead).is_some_and(|latest| t > latest))
 }
 
 /// Encoded length of an optional arrival time: flag, seconds, nanoseconds.

@@ -734,7 +734,8 @@ pub struct Unauthorized {
 /// The body of a 429 response (with a `Retry-After` header saying how long to wait).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TooManyRequests {
-    /// `message`, e.g. `" Rate Limit Exceeded "` (the API's spaces included).
+    /// `message`. The API's example is `" Rate Limit Exceeded "`, spaces included; this
+    /// crate writes `"Rate Limit Exceeded"`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

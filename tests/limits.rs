@@ -39,6 +39,7 @@ fn rate_limit_bounds() {
         (10_001, Duration::hours(1)),
         (5, Duration::days(367)),
         (5, Duration::milliseconds(1_500)),
+        (5, Duration::nanoseconds(1)),
         (5, Duration::seconds(-60)),
     ] {
         assert!(RateLimit::new(max, window).is_err(), "{max} {window}");
@@ -61,6 +62,7 @@ fn rate_limit_bounds() {
 }
 
 /// Runs `times` through a fresh limiter and returns the instants that were allowed.
+/// Every refusal's wait is exact: allowed at `now + retry_after`, not a nanosecond before.
 fn allowed(limit: &RateLimit, times: &[UtcDateTime]) -> Vec<UtcDateTime> {
     let mut limiter = RateLimiter::new();
     let mut out = Vec::new();
@@ -70,9 +72,13 @@ fn allowed(limit: &RateLimit, times: &[UtcDateTime]) -> Vec<UtcDateTime> {
             RateDecision::Allowed => out.push(now),
             RateDecision::Limited { retry_after } => {
                 assert!(retry_after > Duration::ZERO);
-                assert!(
-                    retry_after <= limit.interval() * (limit.burst() as i32) + limit.interval()
-                );
+                // (Except at the end of time, where nothing is ever allowed again.)
+                if let Some(then) = now.checked_add(retry_after + limit.interval()) {
+                    let then = then - limit.interval();
+                    assert_eq!(limiter.peek(limit, then), RateDecision::Allowed);
+                    let just_before = then - Duration::nanoseconds(1);
+                    assert!(!limiter.peek(limit, just_before).is_allowed());
+                }
                 assert_eq!(check.limiter, limiter, "a limited check changes nothing");
             }
             _ => unreachable!(),
@@ -98,7 +104,12 @@ fn busiest_window(times: &[UtcDateTime], window: Duration) -> usize {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_129),
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
 
     /// The guarantee: never more than `max` allowed events in any window, for any
     /// (non-decreasing) arrival pattern.
@@ -130,6 +141,8 @@ proptest! {
         let span = (latest - times[0]).max(Duration::ZERO);
         let bound = i128::from(limit.burst()) + span.whole_nanoseconds() / limit.interval().whole_nanoseconds();
         prop_assert!(ok.len() as i128 <= bound, "{} > {}", ok.len(), bound);
+        // And the any-window bound holds over the clock's readings, whatever their order.
+        prop_assert!(busiest_window(&ok, limit.window()) <= max as usize);
     }
 }
 
@@ -155,21 +168,33 @@ fn unusual_instants() {
     let again = two.limiter.check(&limit, later);
     assert!(again.decision.is_allowed());
     assert!(again.limiter.check(&limit, later).decision.is_allowed());
-    // A clock stepped back a day: refused, with a bounded wait.
-    let back = two.limiter.check(&limit, t0() - Duration::days(1));
-    match back.decision {
-        RateDecision::Limited { retry_after } => assert!(retry_after <= Duration::minutes(2)),
-        other => panic!("{other:?}"),
-    }
-    // The ends of time.
-    for now in [UtcDateTime::MIN, UtcDateTime::MAX] {
+    // A clock stepped back a day: refused, with the true wait, and recognisable.
+    let back = t0() - Duration::days(1);
+    let stepped_back = two.limiter.check(&limit, back);
+    assert_eq!(
+        stepped_back.decision,
+        RateDecision::Limited {
+            retry_after: Duration::days(1) + Duration::minutes(1)
+        }
+    );
+    assert!(two.limiter.from_the_future(&limit, back));
+    assert!(!two.limiter.from_the_future(&limit, t0()));
+    assert!(!RateLimiter::new().from_the_future(&limit, back));
+    // The ends of time: nothing panics, nothing overflows, nothing slips through.
+    for now in [
+        UtcDateTime::MIN,
+        UtcDateTime::MAX,
+        UtcDateTime::MAX - Duration::seconds(30),
+    ] {
+        let times = vec![now; 50];
+        assert!(allowed(&limit, &times).len() <= 2, "{now}");
         let mut limiter = RateLimiter::new();
         for _ in 0..5 {
             limiter = limiter.check(&limit, now).limiter;
         }
-        let bytes = limiter.encode();
-        assert_eq!(RateLimiter::decode(&bytes).unwrap(), limiter);
+        assert_eq!(RateLimiter::decode(&limiter.encode()).unwrap(), limiter);
     }
+    assert!(allowed(&limit, &[UtcDateTime::MAX; 3]).is_empty());
     // Sub-second waits round up for Retry-After.
     let fast = RateLimit::new(1, Duration::SECOND).unwrap();
     let used = RateLimiter::new().check(&fast, t0()).limiter;
@@ -503,4 +528,73 @@ fn password_key_ring_rotation() {
         format!("{ring:?}"),
         format!("PasswordKeyRing {{ current: {next:?}, others: [] }}")
     );
+}
+
+#[test]
+fn a_window_that_is_not_whole_seconds_says_so() {
+    let err = RateLimit::new(5, Duration::milliseconds(1_500)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid input: window must be a whole number of seconds"
+    );
+}
+
+#[test]
+fn refusals_come_before_the_budget_and_spend_nothing() {
+    let limits = GuessLimits::default();
+    let spent = spend(GuessBudget::new(), &limits, 6);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let issued = issue(&mut rng, &key(), "u", &TokenParams::default(), t0()).unwrap();
+    let mut locked = issued.record.clone();
+    for _ in 0..5 {
+        locked = locked.verify(&key(), "u", "x", t0()).unwrap().record;
+    }
+    let used = issued
+        .record
+        .verify(&key(), "u", issued.token.as_str(), t0())
+        .unwrap()
+        .record;
+    let cases = [
+        (&locked, t0(), Outcome::Locked),
+        (&used, t0(), Outcome::AlreadyUsed),
+        (
+            &issued.record,
+            t0() - Duration::SECOND,
+            Outcome::NotYetValid,
+        ),
+        (&issued.record, issued.record.expires_at(), Outcome::Expired),
+    ];
+    for budget in [GuessBudget::new(), spent] {
+        for (record, now, expected) in &cases {
+            let v = record
+                .verify_with_budget(&key(), &budget, &limits, "u", "x", *now)
+                .unwrap();
+            assert_eq!(v.outcome, *expected);
+            assert_eq!(
+                (&v.record, v.budget),
+                (*record, budget),
+                "{expected:?}: nothing spent"
+            );
+        }
+    }
+    // A budget written by a clock that ran ahead is recognisable.
+    assert!(spent.from_the_future(&limits, t0() - Duration::days(2)));
+    assert!(!spent.from_the_future(&limits, t0()));
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn the_429_body() {
+    let limit = RateLimit::new(1, Duration::minutes(1)).unwrap();
+    let used = RateLimiter::new().check(&limit, t0()).limiter;
+    let decision = used
+        .check(&limit, t0() + Duration::milliseconds(500))
+        .decision;
+    let (body, retry_after) = password_mgmt::wire::TooManyRequests::for_decision(decision).unwrap();
+    assert_eq!(retry_after, 60);
+    assert_eq!(
+        serde_json::to_string(&body).unwrap(),
+        r#"{"message":"Rate Limit Exceeded"}"#
+    );
+    assert!(password_mgmt::wire::TooManyRequests::for_decision(RateDecision::Allowed).is_none());
 }
