@@ -126,6 +126,36 @@ proptest! {
         prop_assert!(busiest_window(&ok, limit.window()) <= max as usize);
     }
 
+    /// Decoding is total and strict: any bytes give a value that re-encodes to them, or
+    /// an error. Half the inputs start as valid encodings with a few bytes changed.
+    #[test]
+    fn limiter_and_budget_decoding_is_strict(
+        bytes in prop::collection::vec(any::<u8>(), 0..40),
+        seconds in -300_000_000_000i64..250_000_000_000,
+        nanos in 0u32..1_000_000_000,
+        flips in prop::collection::vec((0usize..27, any::<u8>()), 0..3),
+    ) {
+        for candidate in [bytes.clone(), {
+            let mut b = GuessBudget::new().encode().to_vec();
+            b[1] = 1;
+            b[2..10].copy_from_slice(&seconds.to_be_bytes());
+            b[10..14].copy_from_slice(&nanos.to_be_bytes());
+            for &(at, v) in &flips { b[at] = v; }
+            b
+        }] {
+            if flips.is_empty() && candidate.len() == GuessBudget::ENCODED_LEN && candidate[1] == 1 {
+                prop_assert!(GuessBudget::decode(&candidate).is_ok(), "a valid encoding decodes");
+            }
+            if let Ok(budget) = GuessBudget::decode(&candidate) {
+                prop_assert_eq!(budget.encode().to_vec(), candidate.clone());
+            }
+            let short = &candidate[..candidate.len().min(RateLimiter::ENCODED_LEN)];
+            if let Ok(limiter) = RateLimiter::decode(short) {
+                prop_assert_eq!(limiter.encode().to_vec(), short.to_vec());
+            }
+        }
+    }
+
     /// A clock that jumps backwards never buys events: at most burst + (span / interval).
     #[test]
     fn a_clock_going_backwards_buys_nothing(
