@@ -5,7 +5,8 @@
 //! the figure and its baseline alternate in short blocks (a few tens of microseconds, or
 //! one call for RSA), and the reported ratio is the median over rounds of
 //! `time(figure block) / time(adjacent baseline block)`: a load change hits both sides
-//! of a pair alike. Printed as a Markdown table; `cargo bench --bench paired`.
+//! of a pair alike. Printed as a Markdown table, and written as tab-separated values to
+//! `target/tmp/paired.tsv` for `benches/report.py`; `cargo bench --bench paired`.
 
 #![allow(
     missing_docs,
@@ -20,6 +21,7 @@
 )]
 
 use core::hint::black_box;
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -44,7 +46,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// Alternates `block` calls of `figure` and of `baseline` for `rounds` rounds (which of the
 /// two goes first alternates too) and prints one table row: the medians per call and the
 /// median of the per-round ratios.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a table row's fields, named at each call"
+)]
 fn paired(
+    out: &mut String,
     label: &str,
     baseline_label: &str,
     goal: &str,
@@ -80,12 +87,14 @@ fn paired(
     }
     let (f, b, r) = (median(fs), median(bs), median(ratios));
     println!("| {label} | {f:.1} | {baseline_label} | {b:.1} | {r:.3}x | {goal} |");
+    writeln!(out, "{label}\t{baseline_label}\t{r}\t{goal}").unwrap();
 }
 
 const PASSWORD: &str = "correct horse battery staple";
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let mut out = String::new();
     println!("| figure | median ns | baseline | median ns | median paired ratio | goal |");
     println!("|---|---:|---|---:|---:|---|");
 
@@ -96,6 +105,7 @@ fn main() {
         let mut rng_a = ChaCha20Rng::seed_from_u64(1);
         let mut rng_b = ChaCha20Rng::seed_from_u64(1);
         paired(
+            &mut out,
             &format!("DigitToken::generate, {n} digits"),
             "next_u64 + % 10^n + digits",
             "≤ 1.30x",
@@ -117,6 +127,7 @@ fn main() {
         let mut rng_a = ChaCha20Rng::seed_from_u64(1);
         let mut rng_b = ChaCha20Rng::seed_from_u64(1);
         paired(
+            &mut out,
             &format!("DigitToken::generate, {n} digits"),
             "rand random_range + format!",
             "≤ 0.33x",
@@ -154,6 +165,7 @@ fn main() {
     };
     let keyed = Hmac::<Sha256>::new_from_slice(&key_bytes).unwrap();
     paired(
+        &mut out,
         "one HMAC-SHA256 from a pre-keyed state (clone)",
         "one HMAC-SHA256, usual way",
         "",
@@ -168,6 +180,7 @@ fn main() {
     );
     for (name, candidate) in [("accepted", token.as_str()), ("mismatch", wrong)] {
         paired(
+            &mut out,
             &format!("verify ({name})"),
             "one HMAC-SHA256, usual way",
             "≤ 1.00x",
@@ -186,6 +199,7 @@ fn main() {
     }
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     paired(
+        &mut out,
         "issue",
         "one HMAC-SHA256, usual way",
         "",
@@ -218,6 +232,7 @@ fn main() {
             let mut rng_a = ChaCha20Rng::seed_from_u64(1);
             let mut rng_b = ChaCha20Rng::seed_from_u64(1);
             paired(
+                &mut out,
                 &format!("RSA-{bits} encrypt, {scheme:?}"),
                 "bare rsa PublicKey::encrypt",
                 "≤ 1.05x",
@@ -243,6 +258,7 @@ fn main() {
             let mut rng_a = ChaCha20Rng::seed_from_u64(1);
             let mut rng_b = ChaCha20Rng::seed_from_u64(1);
             paired(
+                &mut out,
                 &format!("RSA-{bits} decrypt, {scheme:?}"),
                 "bare rsa PrivateKey::decrypt_blinded",
                 "≤ 1.05x",
@@ -263,4 +279,6 @@ fn main() {
             );
         }
     }
+    let path = concat!(env!("CARGO_TARGET_TMPDIR"), "/paired.tsv");
+    std::fs::write(path, out).unwrap();
 }

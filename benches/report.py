@@ -4,9 +4,11 @@
 Run from the repository root after `cargo bench` (and, for the OpenSSL rows,
 `cargo bench` in benches/peers):
 
-    python3 benches/report.py            # prints the table; writes docs/benchmarks-ratios.png
+    python3 benches/report.py            # prints the tables; writes docs/benchmarks-ratios.png
 
-Each row is a figure beside a baseline measured in the same criterion group and run.
+Each row is a figure beside a baseline measured in the same criterion group and run. The
+paired ratios (`cargo bench --bench paired`, which writes target/tmp/paired.tsv) alternate
+figure and baseline in short blocks and are the ones to judge the goals by on a busy machine.
 The plot needs matplotlib (`pip install matplotlib`); without it only the table is printed.
 """
 
@@ -17,6 +19,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RUNS = [ROOT / "target" / "criterion", ROOT / "benches" / "peers" / "target" / "criterion"]
 PNG = ROOT / "docs" / "benchmarks-ratios.png"
+PAIRED = ROOT / "target" / "tmp" / "paired.tsv"
 
 # (group, figure, baseline, goal): goal is the highest ratio allowed, or None.
 ROWS = []
@@ -74,6 +77,17 @@ def medians():
     return found
 
 
+def paired_rows():
+    """[(label, ratio, goal or None)] from the paired bench, if it ran."""
+    rows = []
+    if PAIRED.exists():
+        for line in PAIRED.read_text().splitlines():
+            figure, baseline, ratio, goal = line.split("\t")
+            goal = float(goal.strip("≤ x")) if goal else None
+            rows.append((f"{figure} / {baseline}", float(ratio), goal))
+    return rows
+
+
 def human(ns):
     for unit, scale in (("ms", 1e6), ("µs", 1e3)):
         if ns >= scale:
@@ -101,6 +115,14 @@ def main():
         print(f"| {group} | {figure} | {human(a)} | {baseline} | {human(b)} "
               f"| {ratio:.2f}x | {goal_text} | {verdict} |")
 
+    if paired_rows():
+        print("\n| paired figure / baseline | ratio | goal | |")
+        print("|---|---:|---|---|")
+        for label, ratio, goal in paired_rows():
+            verdict = "" if goal is None else ("met" if ratio <= goal else "**not met**")
+            goal_text = "" if goal is None else f"≤ {goal:.2f}x"
+            print(f"| {label} | {ratio:.3f}x | {goal_text} | {verdict} |")
+
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -108,26 +130,32 @@ def main():
     except ImportError:
         print("\n(matplotlib not installed: no plot)", file=sys.stderr)
         return
-    labels = [f"{g}: {f} / {b}" for g, f, _, b, _, _, _, _, _ in table]
-    ratios = [row[5] for row in table]
-    colors = []
-    for row in table:
-        goal = row[8]
-        colors.append("tab:gray" if goal is None else ("tab:green" if row[5] <= goal else "tab:red"))
-    fig, ax = plt.subplots(figsize=(11, 0.28 * len(table) + 1.5))
-    y = range(len(table))
-    ax.barh(y, ratios, color=colors)
-    for i, row in enumerate(table):
-        if row[8] is not None:
-            ax.plot([row[8], row[8]], [i - 0.4, i + 0.4], color="black", linewidth=1.5)
-    ax.axvline(1.0, color="black", linewidth=0.6, linestyle=":")
-    ax.set_xscale("log")
-    ax.set_yticks(list(y))
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("median / baseline median (log scale); black tick: goal; "
-                  "green: goal met, red: not met, grey: no goal")
-    ax.set_title("password-mgmt: each figure beside its baseline in the same run")
+    paired = paired_rows()
+    panels = [("criterion medians, figure and baseline measured one after the other",
+               [(f"{g}: {f} / {b}", r, goal) for g, f, _, b, _, r, _, _, goal in table])]
+    if paired:
+        panels.append(("paired: figure and baseline alternating in short blocks "
+                       "(median of per-round ratios)", paired))
+    heights = [len(rows) for _, rows in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 0.26 * sum(heights) + 2.5),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, (title, rows) in zip(axes[:, 0], panels):
+        y = range(len(rows))
+        colors = ["tab:gray" if goal is None else ("tab:green" if r <= goal else "tab:red")
+                  for _, r, goal in rows]
+        ax.barh(y, [r for _, r, _ in rows], color=colors)
+        for i, (_, _, goal) in enumerate(rows):
+            if goal is not None:
+                ax.plot([goal, goal], [i - 0.4, i + 0.4], color="black", linewidth=1.5)
+        ax.axvline(1.0, color="black", linewidth=0.6, linestyle=":")
+        ax.set_xscale("log")
+        ax.set_yticks(list(y))
+        ax.set_yticklabels([label for label, _, _ in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9)
+    axes[-1, 0].set_xlabel("ratio to baseline (log scale); black tick: goal; "
+                           "green: met, red: not met, grey: no goal")
+    fig.suptitle("password-mgmt: each figure beside its baseline in the same run")
     fig.tight_layout()
     PNG.parent.mkdir(exist_ok=True)
     fig.savefig(PNG, dpi=110)
