@@ -71,43 +71,38 @@ impl TokenLength {
     pub(crate) const fn zone(self) -> u64 {
         #[allow(
             clippy::indexing_slicing,
-            reason = "self.0 <= 18 by construction; POW10 has 19 entries"
+            reason = "self.0 <= 18 by construction; ZONES has 19 entries"
         )]
-        let m = POW10[self.0 as usize];
-        // `u64::MAX % m == (2^64 - 1) mod m == (2^64 mod m) - 1`, because 2^64 is never a
-        // multiple of 10^n (it has no factor 5). Hence `u64::MAX - (u64::MAX % m)` is exactly
-        // `2^64 - (2^64 mod m)`, the largest multiple of `m` that is at most `2^64 - 1`.
-        #[allow(
-            clippy::arithmetic_side_effects,
-            reason = "m >= 1 and u64::MAX % m <= u64::MAX"
-        )]
-        let zone = u64::MAX - (u64::MAX % m);
+        let zone = ZONES[self.0 as usize];
         zone
     }
 }
 
-/// `10^0` through `10^18`, indexed by the exponent.
-const POW10: [u64; 19] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-    10_000_000_000,
-    100_000_000_000,
-    1_000_000_000_000,
-    10_000_000_000_000,
-    100_000_000_000_000,
-    1_000_000_000_000_000,
-    10_000_000_000_000_000,
-    100_000_000_000_000_000,
-    1_000_000_000_000_000_000,
-];
+/// `ZONES[n] = u64::MAX - (u64::MAX % 10^n)`, computed at compile time (a table lookup
+/// instead of a 64-bit division on every draw).
+///
+/// `u64::MAX % m == (2^64 - 1) mod m == (2^64 mod m) - 1`, because 2^64 is never a multiple
+/// of 10^n (it has no factor 5). Hence `u64::MAX - (u64::MAX % m)` is exactly
+/// `2^64 - (2^64 mod m)`, the largest multiple of `m` that is at most `2^64 - 1`. A unit
+/// test checks every entry against 128-bit arithmetic.
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "evaluated at compile time over 19 fixed entries; 10^n >= 1"
+)]
+const ZONES: [u64; 19] = {
+    let mut zones = [0u64; 19];
+    let mut m = 1u64;
+    let mut n = 0;
+    while n < zones.len() {
+        zones[n] = u64::MAX - (u64::MAX % m);
+        if n < 18 {
+            m *= 10;
+        }
+        n += 1;
+    }
+    zones
+};
 
 impl Default for TokenLength {
     fn default() -> Self {
@@ -205,17 +200,28 @@ impl DigitToken {
     }
 
     /// The `len` low decimal digits of `x`, most significant first.
-    fn from_low_digits(mut x: u64, len: TokenLength) -> Self {
+    ///
+    /// Beyond 9 digits, `x` is split at `10^9` (a constant divisor, so a multiplication)
+    /// and the two halves are peeled independently: two short dependency chains instead
+    /// of one long one.
+    fn from_low_digits(x: u64, len: TokenLength) -> Self {
+        const SPLIT: u64 = 1_000_000_000;
         let mut digits = [0u8; Self::CAPACITY];
-        for d in digits.iter_mut().take(usize::from(len.get())).rev() {
-            // `x % 10 < 10`, so the sum is an ASCII digit and the cast is exact.
-            #[allow(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
-            {
-                *d = b'0' + (x % 10) as u8;
-                x /= 10;
-            }
+        let n = usize::from(len.get());
+        if let Some((head, tail)) = digits
+            .get_mut(..n)
+            .and_then(|d| d.split_at_mut_checked(n.saturating_sub(9)))
+        {
+            let (mut high, mut low) = if head.is_empty() {
+                (0, x)
+            } else {
+                (x / SPLIT, x % SPLIT)
+            };
+            peel(tail, &mut low);
+            peel(head, &mut high);
+            high.zeroize();
+            low.zeroize();
         }
-        x.zeroize();
         Self { digits, len }
     }
 
@@ -240,6 +246,19 @@ impl DigitToken {
     #[must_use]
     pub const fn len(&self) -> TokenLength {
         self.len
+    }
+}
+
+/// Writes the `out.len()` low decimal digits of `x` into `out`, most significant first,
+/// dividing by the constant 10 only.
+fn peel(out: &mut [u8], x: &mut u64) {
+    for d in out.iter_mut().rev() {
+        // `x % 10 < 10`, so the sum is an ASCII digit and the cast is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
+        {
+            *d = b'0' + (*x % 10) as u8;
+            *x /= 10;
+        }
     }
 }
 

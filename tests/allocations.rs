@@ -247,8 +247,7 @@ fn records_config_and_requests_allocate_nothing() {
 
 #[test]
 fn rsa_operations_allocate_and_this_reports_how_much() {
-    let pair =
-        PasswordKeyPair::from_pkcs8_pem(include_str!("data/keys/rsa2048.pk8.pem")).unwrap();
+    let pair = PasswordKeyPair::from_pkcs8_pem(include_str!("data/keys/rsa2048.pk8.pem")).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256] {
         let (encrypted, n_enc) = allocations(|| {
