@@ -353,7 +353,7 @@ fn main() {
     write(
         "decrypt",
         "pkcs1-valid",
-        &[&[0u8][..], pkcs1.as_bytes()].concat(),
+        &[&[4u8][..], pkcs1.as_bytes()].concat(),
     );
     write(
         "decrypt",
@@ -363,7 +363,7 @@ fn main() {
     write(
         "decrypt",
         "oaep-valid",
-        &[&[1u8][..], oaep.as_bytes()].concat(),
+        &[&[5u8][..], oaep.as_bytes()].concat(),
     );
     write(
         "decrypt",
@@ -383,7 +383,7 @@ fn main() {
     write(
         "decrypt",
         "pkcs1-bad-padding",
-        &[&[0u8][..], &[0x42; 256]].concat(),
+        &[&[4u8][..], &[0x42; 256]].concat(),
     );
     write(
         "decrypt",
