@@ -8,8 +8,7 @@
 //! gave the expected answer, or with the number of the check that failed.
 //!
 //! ```sh
-//! cargo build --manifest-path tests/no_std_check/Cargo.toml
-//! tests/no_std_check/target/debug/password-mgmt-no-std-check; echo "exit $?"
+//! bash tests/no_std_check/check.sh   # build and run; then show that enabling std fails
 //! ```
 
 #![no_std]
