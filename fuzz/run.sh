@@ -3,7 +3,10 @@
 # (default 1; each target runs on one core):
 #   bash fuzz/run.sh 30        # one after another
 #   bash fuzz/run.sh 30 2      # two at a time
-# Needs the nightly toolchain; installs cargo-fuzz from crates.io when it is missing.
+# Uses the nightly toolchain when rustup has one; otherwise the stable toolchain with
+# RUSTC_BOOTSTRAP=1, which lets stable accept the sanitizer flags cargo-fuzz passes (no
+# toolchain is downloaded; FUZZ_STABLE=1 forces this). Installs cargo-fuzz from crates.io
+# when it is missing.
 # The committed seeds in fuzz/corpus/<target>/ are read, never written: new inputs go to
 # fuzz/work/corpus/<target>/ and logs to fuzz/work/<target>.log (neither is committed). A
 # crash or failed assertion is saved by libFuzzer under fuzz/artifacts/<target>/; the
@@ -17,14 +20,21 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
-cargo +nightly fuzz build
-targets=$(cargo +nightly fuzz list)
+if [[ -z ${FUZZ_STABLE:-} ]] && cargo +nightly --version >/dev/null 2>&1; then
+    fuzz() { cargo +nightly fuzz "$@"; }
+else
+    echo "no nightly toolchain: stable with RUSTC_BOOTSTRAP=1"
+    fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
+fi
+
+fuzz build
+targets=$(fuzz list)
 
 run_one() {
     local target=$1
     mkdir -p "work/corpus/$target"
     rm -f "work/$target.status"
-    if cargo +nightly fuzz run "$target" "work/corpus/$target" "corpus/$target" -- \
+    if fuzz run "$target" "work/corpus/$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=60 -print_final_stats=1 \
         >"work/$target.log" 2>&1; then
         echo ok >"work/$target.status"
