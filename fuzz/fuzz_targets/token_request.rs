@@ -1,0 +1,132 @@
+//! `DigitTokenRequest::resolve` from an arbitrary user id, length and duration, against an
+//! arbitrary org config; then `issue` and `verify` with the resolved parameters.
+//!
+//! Properties: a disabled org refuses first; otherwise the request resolves exactly when the
+//! user id is not blank and at most 256 bytes and the given values are in range, and every
+//! problem is named once; resolved values are the given ones or the org's; the wire type
+//! resolves the same way; a token issued with the parameters has the resolved length and
+//! lifetime and is accepted by `verify` for that user only.
+//!
+//! Input: `org config (17 bytes, see password_mgmt_fuzz::raw_config) | flags (1) |
+//! length (8, i64 BE) | minutes (8, i64 BE) | RNG seed (8) | Unix seconds (8, i64 BE,
+//! wrapped into time's range) | user id (the rest, lossy UTF-8)`; flag bit 0: length
+//! given, bit 1: minutes given.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use password_mgmt::time::{Duration, UtcDateTime};
+use password_mgmt::{
+    AttemptLimit, DigitTokenRequest, Error, Outcome, PasswordOrgConfig, ViolationKind, issue, wire,
+};
+use password_mgmt_fuzz::{Reader, raw_config, rng, token_key, user_id_ok};
+
+fuzz_target!(|data: &[u8]| {
+    let mut reader = Reader(data);
+    let org = PasswordOrgConfig::new(&raw_config(&mut reader)).unwrap_or_default();
+    let flags = reader.u8();
+    let length = reader.i64();
+    let minutes = reader.i64();
+    let seed = reader.u64();
+    let now_secs = reader.i64();
+    let user_id = String::from_utf8_lossy(reader.rest());
+    let request = DigitTokenRequest {
+        user_id: &user_id,
+        length: (flags & 1 != 0).then_some(length),
+        duration_minutes: (flags & 2 != 0).then_some(minutes),
+    };
+    let result = request.resolve(&org);
+
+    let wire_request = wire::DigitTokenRequest {
+        user_id: user_id.to_string(),
+        length: request.length,
+        duration_minutes: request.duration_minutes,
+    };
+    assert_eq!(wire_request.resolve(&org), result);
+    let json = serde_json::to_string(&wire_request).unwrap();
+    let parsed: wire::DigitTokenRequest = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed, wire_request);
+
+    if !org.digit_token_enabled() {
+        assert_eq!(result, Err(Error::DigitTokenDisabled));
+        return;
+    }
+    let mut expected = Vec::new();
+    if !user_id_ok(request.user_id) {
+        expected.push("userId");
+    }
+    if request.length.is_some_and(|n| !(6..=18).contains(&n)) {
+        expected.push("length");
+    }
+    if request
+        .duration_minutes
+        .is_some_and(|m| !(1..=60).contains(&m))
+    {
+        expected.push("durationMinutes");
+    }
+    let params = match result {
+        Ok(params) => {
+            assert!(expected.is_empty(), "resolved despite {expected:?}");
+            params
+        }
+        Err(Error::Invalid(v)) => {
+            let fields: Vec<_> = v.as_slice().iter().map(|v| v.field()).collect();
+            assert_eq!(fields, expected);
+            for v in v.as_slice() {
+                if v.field() == "userId" {
+                    assert!(matches!(
+                        v.kind(),
+                        ViolationKind::Blank | ViolationKind::TooLong { .. }
+                    ));
+                } else {
+                    assert!(matches!(v.kind(), ViolationKind::OutOfRange { .. }));
+                }
+            }
+            return;
+        }
+        Err(other) => panic!("unexpected error {other}"),
+    };
+    assert_eq!(
+        i64::from(params.length().get()),
+        request
+            .length
+            .unwrap_or(i64::from(org.digit_token_length().get()))
+    );
+    assert_eq!(
+        i64::from(params.ttl().minutes()),
+        request
+            .duration_minutes
+            .unwrap_or(i64::from(org.digit_token_duration().minutes()))
+    );
+    assert_eq!(params.attempt_limit(), AttemptLimit::DEFAULT);
+
+    // Issue with the resolved parameters at an arbitrary instant.
+    let span = UtcDateTime::MAX.unix_timestamp() - UtcDateTime::MIN.unix_timestamp();
+    let secs = UtcDateTime::MIN.unix_timestamp() + now_secs.rem_euclid(span);
+    let now = UtcDateTime::from_unix_timestamp(secs).unwrap();
+    let key = token_key();
+    let issued = match issue(&mut rng(seed), &key, request.user_id, &params, now) {
+        Ok(issued) => issued,
+        Err(Error::TimeOutOfRange) => {
+            assert!(now.checked_add(params.ttl().as_duration()).is_none());
+            return;
+        }
+        Err(other) => panic!("issue failed: {other}"),
+    };
+    let token = issued.token.as_str();
+    assert_eq!(token.len(), usize::from(params.length().get()));
+    assert!(token.bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(issued.record.ttl(), params.ttl());
+    assert_eq!(issued.record.expires_at(), now + params.ttl().as_duration());
+    let last = issued.record.expires_at() - Duration::NANOSECOND;
+    let check = issued
+        .record
+        .verify(&key, request.user_id, token, last)
+        .unwrap();
+    assert_eq!(check.outcome, Outcome::Accepted);
+    let other_user = format!("{}.", request.user_id);
+    if user_id_ok(&other_user) {
+        let check = issued.record.verify(&key, &other_user, token, now).unwrap();
+        assert!(matches!(check.outcome, Outcome::Mismatch { .. }));
+    }
+});
