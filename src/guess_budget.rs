@@ -57,8 +57,8 @@ use crate::error::{Error, RecordError};
 use crate::issued::{IssuedToken, Outcome, Verification};
 use crate::rate_limit::{
     RateDecision, RateLimit, TAT_LEN, decode_tat, encode_tat, from_the_future as ahead_of, gcra,
-    versioned,
 };
+use crate::stored::{fill, versioned};
 use crate::token_key::TokenKey;
 
 /// The limits of a [`GuessBudget`]: failures allowed in a short and in a long window.
@@ -172,13 +172,8 @@ impl GuessBudget {
     #[must_use]
     pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
         let mut out = [0; Self::ENCODED_LEN];
-        let (version, rest) = out.split_at_mut(1);
-        if let Some(v) = version.first_mut() {
-            *v = Self::VERSION;
-        }
-        let (short, long) = rest.split_at_mut(TAT_LEN);
-        encode_tat(self.short, short);
-        encode_tat(self.long, long);
+        let (short, long) = (encode_tat(self.short), encode_tat(self.long));
+        fill(&mut out, &[&[Self::VERSION], &short, &long]);
         out
     }
 
@@ -187,7 +182,7 @@ impl GuessBudget {
     /// # Errors
     /// [`Error::Record`] for the wrong length, an unknown version, or an impossible field.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let body = versioned(bytes, Self::VERSION, Self::ENCODED_LEN)?;
+        let body = versioned(bytes, Self::VERSION, Self::ENCODED_LEN).map_err(Error::Record)?;
         let (short, long) =
             body.split_at_checked(TAT_LEN)
                 .ok_or(Error::Record(RecordError::WrongLength {

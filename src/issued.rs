@@ -53,6 +53,7 @@ use time::{Duration, UtcDateTime};
 use crate::digit_token::{DigitToken, TokenLength};
 use crate::error::{Error, RecordError, Violation, check_range};
 use crate::request::{RequestId, TokenParams, check_user_id};
+use crate::stored::{Reader, fill, versioned};
 use crate::token_key::{KeyId, TokenKey};
 
 /// Length of the fields the MAC binds: issued-at seconds (8) and nanoseconds (4), lifetime,
@@ -482,17 +483,11 @@ impl IssuedToken {
     }
 
     fn decode_v1(bytes: &[u8]) -> Result<Self, RecordError> {
+        let body = versioned(bytes, Self::VERSION, Self::ENCODED_LEN)?;
         let wrong_length = RecordError::WrongLength {
             expected: Self::ENCODED_LEN,
             found: bytes.len(),
         };
-        let (&version, body) = bytes.split_first().ok_or(wrong_length)?;
-        if version != Self::VERSION {
-            return Err(RecordError::UnknownVersion(version));
-        }
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(wrong_length);
-        }
         // `body` holds exactly the fields below (ENCODED_LEN is their sum), so no `take`
         // comes up short; the error is there only because the library never panics.
         let mut r = Reader(body);
@@ -623,29 +618,4 @@ fn macs_equal(a: &[u8; 32], b: &[u8; 32]) -> subtle::Choice {
         acc | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y))
     });
     diff.ct_eq(&0)
-}
-
-/// Copies `parts` one after another into `out` (whose length is their total length; the
-/// sizes are checked at compile time).
-fn fill(out: &mut [u8], parts: &[&[u8]]) {
-    let mut rest = out;
-    for part in parts {
-        let Some((head, tail)) = core::mem::take(&mut rest).split_at_mut_checked(part.len()) else {
-            return;
-        };
-        head.copy_from_slice(part);
-        rest = tail;
-    }
-}
-
-/// Reads fixed-size fields from the front of a byte string.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    /// The next `N` bytes, or `None` when fewer are left.
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
-    }
 }

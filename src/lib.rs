@@ -133,6 +133,7 @@ mod org_config;
 pub mod policy;
 pub mod rate_limit;
 mod request;
+mod stored;
 mod token_key;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]

@@ -36,6 +36,7 @@ use core::fmt;
 use time::{Duration, UtcDateTime};
 
 use crate::error::{Error, RecordError, Violation, ViolationKind};
+use crate::stored::{fill, versioned};
 
 /// How many events are allowed in what window: at most [`max`](Self::max) in any window of
 /// [`window`](Self::window). See the [module docs](self) for the exact guarantee.
@@ -294,11 +295,7 @@ impl RateLimiter {
     #[must_use]
     pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
         let mut out = [0; Self::ENCODED_LEN];
-        let (version, rest) = out.split_at_mut(1);
-        if let Some(v) = version.first_mut() {
-            *v = Self::VERSION;
-        }
-        encode_tat(self.0, rest);
+        fill(&mut out, &[&[Self::VERSION], &encode_tat(self.0)]);
         out
     }
 
@@ -307,8 +304,8 @@ impl RateLimiter {
     /// # Errors
     /// [`Error::Record`] for the wrong length, an unknown version, or an impossible field.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let body = versioned(bytes, Self::VERSION, Self::ENCODED_LEN)?;
-        decode_tat(body, "arrivalTime")
+        versioned(bytes, Self::VERSION, Self::ENCODED_LEN)
+            .and_then(|body| decode_tat(body, "arrivalTime"))
             .map(Self)
             .map_err(Error::Record)
     }
@@ -360,22 +357,16 @@ pub(crate) fn from_the_future(
 /// Encoded length of an optional arrival time: flag, seconds, nanoseconds.
 pub(crate) const TAT_LEN: usize = 1 + 8 + 4;
 
-/// Writes an optional instant into `out` (`TAT_LEN` bytes).
-pub(crate) fn encode_tat(tat: Option<UtcDateTime>, out: &mut [u8]) {
+/// An optional instant as `TAT_LEN` bytes: flag, Unix seconds, nanoseconds (all zero when
+/// absent).
+pub(crate) fn encode_tat(tat: Option<UtcDateTime>) -> [u8; TAT_LEN] {
     let mut bytes = [0u8; TAT_LEN];
     if let Some(t) = tat {
         let secs = t.unix_timestamp().to_be_bytes();
         let nanos = t.nanosecond().to_be_bytes();
-        for (dst, src) in bytes
-            .iter_mut()
-            .zip(core::iter::once(&1).chain(&secs).chain(&nanos))
-        {
-            *dst = *src;
-        }
+        fill(&mut bytes, &[&[1], &secs, &nanos]);
     }
-    for (dst, src) in out.iter_mut().zip(&bytes) {
-        *dst = *src;
-    }
+    bytes
 }
 
 /// Reads an optional instant written by [`encode_tat`], strictly.
@@ -396,22 +387,6 @@ pub(crate) fn decode_tat(
             .ok_or(invalid),
         _ => Err(invalid),
     }
-}
-
-/// Checks the length and version byte; returns the bytes after the version.
-pub(crate) fn versioned(bytes: &[u8], version: u8, len: usize) -> Result<&[u8], Error> {
-    let wrong_length = RecordError::WrongLength {
-        expected: len,
-        found: bytes.len(),
-    };
-    let (&v, body) = bytes.split_first().ok_or(Error::Record(wrong_length))?;
-    if v != version {
-        return Err(Error::Record(RecordError::UnknownVersion(v)));
-    }
-    if bytes.len() != len {
-        return Err(Error::Record(wrong_length));
-    }
-    Ok(body)
 }
 
 impl fmt::Display for RateLimit {
