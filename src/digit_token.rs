@@ -1,4 +1,5 @@
-//! Numeric tokens: [`TokenLength`] (6 to 18 digits) and the secret [`DigitToken`].
+//! Numeric tokens: [`TokenLength`] (6 to 18 digits), the secret [`DigitToken`], and the
+//! [`Candidate`] a user types.
 //!
 //! # How a token is drawn
 //! A token of `n` digits is a uniform integer in `[0, 10^n)`, written with leading zeros.
@@ -23,7 +24,7 @@ use rand_core::{CryptoRng, TryCryptoRng};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::error::{Error, RngError, Violation, check_range};
+use crate::error::{Error, RngError, Violation, ViolationKind, check_range};
 
 /// The number of digits in a token: 6 to 18 inclusive (the API's `length`).
 ///
@@ -285,6 +286,65 @@ impl Drop for DigitToken {
 }
 
 impl ZeroizeOnDrop for DigitToken {}
+
+/// What a user typed as a code: any text up to [`MAX_LEN`](Self::MAX_LEN) bytes.
+///
+/// A type of its own so that it cannot be swapped with a user id at a call site. Any
+/// text is accepted, not only digits, so that a malformed code still reaches verification
+/// and counts as a failed attempt ([`Outcome::Malformed`](crate::Outcome::Malformed));
+/// only text longer than the bound is refused outright, since it can never be a token.
+/// Nothing is normalised: strip spaces or dashes the user may type before you build it, if
+/// you want to forgive them.
+///
+/// It may be the token itself, so its `Debug` shows only the length.
+///
+/// ```
+/// use password_mgmt::Candidate;
+///
+/// let typed = Candidate::new("0908 7713")?; // malformed, but an attempt all the same
+/// assert_eq!(format!("{typed:?}"), "Candidate { length: 9, .. }");
+/// assert!(Candidate::new(&"1".repeat(65)).is_err());
+/// # Ok::<(), password_mgmt::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct Candidate<'a>(&'a str);
+
+impl<'a> Candidate<'a> {
+    /// The longest candidate accepted, in bytes of UTF-8.
+    pub const MAX_LEN: usize = 64;
+
+    /// The text a user typed.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `digitToken` when `text` is longer than
+    /// [`MAX_LEN`](Self::MAX_LEN) bytes.
+    pub fn new(text: &'a str) -> Result<Self, Error> {
+        if text.len() > Self::MAX_LEN {
+            return Err(Violation::new(
+                "digitToken",
+                ViolationKind::TooLong {
+                    max: Self::MAX_LEN,
+                    found: text.len(),
+                },
+            )
+            .into());
+        }
+        Ok(Self(text))
+    }
+
+    /// The text's bytes.
+    pub(crate) const fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Candidate<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Candidate")
+            .field("length", &self.0.len())
+            .finish_non_exhaustive()
+    }
+}
 
 #[cfg(test)]
 mod tests {

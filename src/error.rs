@@ -9,7 +9,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::token_key::KeyId;
+use crate::key_id::KeyId;
+use crate::retry_after::RetryAfter;
 
 /// Everything that can go wrong in this crate.
 ///
@@ -21,19 +22,19 @@ pub enum Error {
     Invalid(Violations),
     /// Digit tokens are disabled in the org config (`digitTokenEnabled` is false).
     DigitTokenDisabled,
+    /// Too many requests: a rate limit refused (the API's 429, with `Retry-After`).
+    RateLimited {
+        /// How long until a request would be allowed.
+        retry_after: RetryAfter,
+    },
+    /// The user reached the cap on consecutive failed codes; no token is issued until the
+    /// service unlocks the user ([`UserState::unlocked`](crate::UserState::unlocked)).
+    UserLockedOut,
     /// The random number generator failed.
     Rng(RngError),
-    /// A stored record was made under a different [`TokenKey`](crate::TokenKey) than the one
-    /// given. This is a key-management fault, never a wrong guess: no attempt is counted.
-    KeyMismatch {
-        /// The id of the key the record was made under.
-        record: KeyId,
-        /// The id of the key that was given.
-        given: KeyId,
-    },
-    /// A record was made under a [`TokenKey`](crate::TokenKey) that is not in the
-    /// [`TokenKeyRing`](crate::TokenKeyRing) (retired, or unknown to this node). A
-    /// key-management fault, never a wrong guess: no attempt is counted.
+    /// A live token record was made under a [`TokenKey`](crate::TokenKey) the caller does
+    /// not hold (retired, or not yet known to this node). A key-management fault, never a
+    /// wrong guess: no attempt is counted.
     UnknownTokenKey {
         /// The id of the key the record was made under.
         record: KeyId,
@@ -68,14 +69,32 @@ impl Error {
     pub const fn detail_code(&self) -> DetailCode {
         match self {
             Self::Invalid(_) | Self::Decryption => DetailCode::BadRequestContent,
-            Self::DigitTokenDisabled => DetailCode::Forbidden,
+            Self::DigitTokenDisabled | Self::UserLockedOut => DetailCode::Forbidden,
+            Self::RateLimited { .. } => DetailCode::TooManyRequests,
             Self::Rng(_)
-            | Self::KeyMismatch { .. }
             | Self::UnknownTokenKey { .. }
             | Self::Record(_)
             | Self::TimeOutOfRange
             | Self::Key(_)
             | Self::Policy(_) => DetailCode::InternalFault,
+        }
+    }
+
+    /// A stable name of the variant for logs, e.g. `"rate_limited"`.
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            Self::DigitTokenDisabled => "digit_token_disabled",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::UserLockedOut => "user_locked_out",
+            Self::Rng(_) => "rng",
+            Self::UnknownTokenKey { .. } => "unknown_token_key",
+            Self::Record(_) => "record",
+            Self::TimeOutOfRange => "time_out_of_range",
+            Self::Key(_) => "key",
+            Self::Policy(_) => "policy",
+            Self::Decryption => "decryption",
         }
     }
 
@@ -96,16 +115,19 @@ impl fmt::Display for Error {
             Self::DigitTokenDisabled => {
                 f.write_str("digit tokens are disabled in the password org config (digitTokenEnabled is false)")
             }
-            Self::Rng(e) => write!(f, "{e}"),
-            Self::KeyMismatch { record, given } => write!(
+            Self::RateLimited { retry_after } => write!(
                 f,
-                "the record was made under token key {record}, but key {given} was given; \
-                 verify with the key that made it"
+                "too many requests: retry after {retry_after} seconds"
             ),
+            Self::UserLockedOut => f.write_str(
+                "the user is locked out after too many consecutive failed codes; \
+                 unlock the user before issuing a token",
+            ),
+            Self::Rng(e) => write!(f, "{e}"),
             Self::UnknownTokenKey { record } => write!(
                 f,
-                "the record was made under token key {record}, which is not in the key ring \
-                 (retired, or not yet known to this node)"
+                "the record was made under token key {record}, which is not among the keys \
+                 given (retired, or not yet known to this node)"
             ),
             Self::Record(e) => write!(f, "stored record is not valid: {e}"),
             Self::TimeOutOfRange => f.write_str(
@@ -126,10 +148,20 @@ impl core::error::Error for Error {}
 pub enum DetailCode {
     /// `400.1 Bad Request Content`: the request is well-formed but a value is invalid.
     BadRequestContent,
+    /// `401 Unauthorized`: no valid credentials. (The API's 401 body is
+    /// `{"error": ...}`, not the error body; see `wire::Unauthorized`.)
+    Unauthorized,
     /// `403 Forbidden`: the feature is disabled or the caller may not use it.
     Forbidden,
+    /// `404 Not found`: the request names something that does not exist.
+    NotFound,
+    /// `429 Too Many Requests`: rate limited. (The API's 429 body is `{"message": ...}`
+    /// with a `Retry-After` header; see `wire::TooManyRequests`.)
+    TooManyRequests,
     /// `500.0 Internal Fault`: a fault on the service's side (RNG, keys, stored state).
     InternalFault,
+    /// `503 Service Unavailable`: a dependency (the database) is away; retry later.
+    ServiceUnavailable,
 }
 
 impl DetailCode {
@@ -138,8 +170,12 @@ impl DetailCode {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::BadRequestContent => "400.1 Bad Request Content",
+            Self::Unauthorized => "401 Unauthorized",
             Self::Forbidden => "403 Forbidden",
+            Self::NotFound => "404 Not found",
+            Self::TooManyRequests => "429 Too Many Requests",
             Self::InternalFault => "500.0 Internal Fault",
+            Self::ServiceUnavailable => "503 Service Unavailable",
         }
     }
 
@@ -148,8 +184,35 @@ impl DetailCode {
     pub const fn http_status(self) -> u16 {
         match self {
             Self::BadRequestContent => 400,
+            Self::Unauthorized => 401,
             Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::TooManyRequests => 429,
             Self::InternalFault => 500,
+            Self::ServiceUnavailable => 503,
+        }
+    }
+
+    /// The API's generic message for the code (the error body's `messages`), e.g.
+    /// `"An internal fault occurred."`.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::BadRequestContent => {
+                "The request was syntactically correct but its content is semantically invalid."
+            }
+            Self::Unauthorized => {
+                "The request lacks valid authentication credentials for the target resource."
+            }
+            Self::Forbidden => "The server understood the request but refuses to authorize it.",
+            Self::NotFound => {
+                "The server did not find a current representation for the target resource."
+            }
+            Self::TooManyRequests => "Rate Limit Exceeded",
+            Self::InternalFault => "An internal fault occurred.",
+            Self::ServiceUnavailable => {
+                "The service is temporarily unavailable; retry after a while."
+            }
         }
     }
 }
@@ -169,6 +232,17 @@ pub enum RngError {
     /// The RNG returned [`MAX_DRAWS`](crate::DigitToken::MAX_DRAWS) out-of-range words in
     /// a row. A working RNG does this with probability below 10^-100; the RNG is broken.
     Stuck,
+}
+
+impl RngError {
+    /// A stable name for logs: `failed` or `stuck`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Stuck => "stuck",
+        }
+    }
 }
 
 impl fmt::Display for RngError {
@@ -240,6 +314,24 @@ pub enum KeyError {
     /// The public exponent is not 65537 and the policy does not allow others, or it is
     /// even, below 3 or above `2^33 - 1`.
     Exponent,
+    /// The key is already in the key ring for another scheme: a key serves one scheme.
+    SchemeConflict,
+}
+
+impl KeyError {
+    /// A stable name for logs, e.g. `modulus_size`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Base64 => "base64",
+            Self::Pem => "pem",
+            Self::Malformed => "malformed",
+            Self::NotRsa => "not_rsa",
+            Self::ModulusSize { .. } => "modulus_size",
+            Self::Exponent => "exponent",
+            Self::SchemeConflict => "scheme_conflict",
+        }
+    }
 }
 
 impl fmt::Display for KeyError {
@@ -256,6 +348,9 @@ impl fmt::Display for KeyError {
             Self::Exponent => f.write_str(
                 "the public exponent is not 65537 (other odd exponents up to 2^33 - 1 only \
                  when the key policy allows them)",
+            ),
+            Self::SchemeConflict => f.write_str(
+                "the key is already in the key ring for another scheme; a key serves one scheme",
             ),
         }
     }

@@ -30,33 +30,43 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::TryCryptoRng;
-use time::UtcDateTime;
 use zeroize::Zeroizing;
 
 use crate::encryption::{EncryptedPassword, PasswordKeyPair, PublicKeyId, Scheme};
 use crate::error::{Error, Violation, ViolationKind};
-use crate::guess_budget::{BudgetedVerification, GuessBudget, GuessLimits};
-use crate::issued::{IssuedToken, Outcome, Verification};
-use crate::token_key::{KeyId, TokenKey};
+use crate::key_id::KeyId;
+use crate::token_key::{TokenKey, TokenKeys};
 
 /// The MAC keys of token records: one current key, older keys still accepted.
 ///
+/// Hand it to [`UserState::issue`](crate::UserState::issue) (which uses the current key)
+/// and [`UserState::verify`](crate::UserState::verify) (which uses the key the record
+/// names).
+///
 /// ```
-/// use password_mgmt::{issue, Outcome, TokenKey, TokenKeyRing, TokenParams};
+/// use password_mgmt::{
+///     Candidate, Error, Outcome, Purpose, Subject, TokenKey, TokenKeyRing, TokenParams,
+///     UserLimits, UserState,
+/// };
 /// use password_mgmt::time::UtcDateTime;
 /// use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 ///
 /// let mut rng = ChaCha20Rng::seed_from_u64(3);
-/// let now = UtcDateTime::from_unix_timestamp(1_800_000_000)?;
+/// let (limits, now) = (UserLimits::default(), UtcDateTime::from_unix_timestamp(1_800_000_000)?);
+/// let subject = Subject { tenant: "acme", user: "u", purpose: Purpose::PASSWORD_RESET };
 /// let mut ring = TokenKeyRing::new(TokenKey::from_bytes(&[1; 32]));
-/// let issued = issue(&mut rng, ring.current(), "u", &TokenParams::default(), now)?;
+/// let issuance = UserState::new().issue(&mut rng, &ring, &subject, &TokenParams::default(), &limits, now)?;
+/// let state = UserState::decode(issuance.update().expect("issued").replacement())?;
+/// let issued = issuance.stored()?;
+/// let code = Candidate::new(issued.token.as_str())?;
 ///
 /// let old = ring.rotate(TokenKey::from_bytes(&[2; 32])); // new tokens use the new key
-/// let key = ring.key_for(&issued.record)?;               // the old record still verifies
-/// assert_eq!(issued.record.verify(key, "u", issued.token.as_str(), now)?.outcome, Outcome::Accepted);
+/// let check = state.verify(&ring, &subject, &code, &limits, now)?; // the old record still verifies
+/// assert!(check.update().is_some());
+/// assert_eq!(check.stored(), Outcome::Accepted);
 ///
-/// ring.retire(old);
-/// assert!(ring.key_for(&issued.record).is_err()); // a clear error, not a mismatch
+/// ring.retire(old); // a live record under a retired key is a clear error, not a mismatch
+/// assert!(matches!(state.verify(&ring, &subject, &code, &limits, now), Err(Error::UnknownTokenKey { .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TokenKeyRing {
@@ -115,67 +125,17 @@ impl TokenKeyRing {
     pub fn contains(&self, id: KeyId) -> bool {
         self.current.id() == id || self.accepted.iter().any(|k| k.id() == id)
     }
+}
 
-    /// The key the record was made under.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTokenKey`] when that key is not in the ring (retired, or never
-    /// known to this node).
-    pub fn key_for(&self, record: &IssuedToken) -> Result<&TokenKey, Error> {
-        let id = record.key_id();
+impl TokenKeys for TokenKeyRing {
+    fn current(&self) -> &TokenKey {
+        &self.current
+    }
+
+    fn get(&self, id: KeyId) -> Option<&TokenKey> {
         core::iter::once(&self.current)
             .chain(&self.accepted)
             .find(|k| k.id() == id)
-            .ok_or(Error::UnknownTokenKey { record: id })
-    }
-
-    /// [`IssuedToken::verify`] with the key the record names. A record whose key was
-    /// retired but which has expired anyway is [`Outcome::Expired`], as the user should
-    /// hear, not a key error.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTokenKey`] for a live record whose key is not in the ring, then as
-    /// [`IssuedToken::verify`].
-    pub fn verify(
-        &self,
-        record: &IssuedToken,
-        user_id: &str,
-        candidate: &str,
-        now: UtcDateTime,
-    ) -> Result<Verification, Error> {
-        match self.key_for(record) {
-            Ok(key) => record.verify(key, user_id, candidate, now),
-            Err(_) if now >= record.expires_at() => Ok(Verification {
-                outcome: Outcome::Expired,
-                record: record.clone(),
-            }),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// [`IssuedToken::verify_with_budget`] with the key the record names; expired records
-    /// under retired keys as in [`verify`](Self::verify).
-    ///
-    /// # Errors
-    /// As [`verify`](Self::verify).
-    pub fn verify_with_budget(
-        &self,
-        record: &IssuedToken,
-        budget: &GuessBudget,
-        limits: &GuessLimits,
-        user_id: &str,
-        candidate: &str,
-        now: UtcDateTime,
-    ) -> Result<BudgetedVerification, Error> {
-        match self.key_for(record) {
-            Ok(key) => record.verify_with_budget(key, budget, limits, user_id, candidate, now),
-            Err(_) if now >= record.expires_at() => Ok(BudgetedVerification {
-                outcome: Outcome::Expired,
-                record: record.clone(),
-                budget: *budget,
-            }),
-            Err(e) => Err(e),
-        }
     }
 }
 
@@ -189,90 +149,126 @@ impl fmt::Debug for TokenKeyRing {
     }
 }
 
-/// The RSA key pairs of password encryption, indexed by [`PublicKeyId`]: the current one
-/// is published, older ones still decrypt. See the [module docs](self) for a schedule.
+/// The RSA key pairs of password encryption, indexed by [`PublicKeyId`]: one current
+/// (published) pair per [`Scheme`], older ones still decrypting. See the
+/// [module docs](self) for a schedule.
 ///
 /// ```
-/// use password_mgmt::{PasswordKeyPair, PasswordKeyRing, Scheme};
+/// use password_mgmt::{NewPassword, PasswordKeyPair, PasswordKeyRing, Scheme};
 /// use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 ///
 /// # let (pem_a, pem_b) = (include_str!("../tests/data/keys/rsa2048.pk8.pem"), include_str!("../tests/data/keys/rsa3072.pk8.pem"));
 /// let mut rng = ChaCha20Rng::seed_from_u64(4);
-/// let mut ring = PasswordKeyRing::new(PasswordKeyPair::from_pkcs8_pem(pem_a)?);
+/// let mut ring = PasswordKeyRing::new(PasswordKeyPair::from_pkcs8_pem(pem_a, Scheme::Pkcs1v15)?);
 ///
 /// // A client fetches the current key...
-/// let fetched_id = ring.current().public_key_id().to_string();
-/// let encrypted = ring.current().encryptor().encrypt(&mut rng, "new password", Scheme::Pkcs1v15)?;
+/// let current = ring.current(Scheme::Pkcs1v15).expect("one current key per scheme served");
+/// let fetched_id = current.public_key_id().to_string();
+/// let new = NewPassword { identity_id: "abby", password: "new password" };
+/// let encrypted = current.encryptor().encrypt(&mut rng, &new)?;
 ///
 /// // ... the server rotates in the meantime ...
-/// let next = PasswordKeyPair::from_pkcs8_pem(pem_b)?;
+/// let next = PasswordKeyPair::from_pkcs8_pem(pem_b, Scheme::Pkcs1v15)?;
 /// let next_id = next.public_key_id();
-/// ring.add(next);
+/// ring.add(next)?;
 /// ring.set_current(next_id)?;
 ///
 /// // ... and the client's request still decrypts, by the id it names.
-/// let password = ring.decrypt(&mut rng, &fetched_id, &encrypted, Scheme::Pkcs1v15)?;
+/// let password = ring.decrypt(&mut rng, &fetched_id, &encrypted, "abby")?;
 /// assert_eq!(password.as_str(), "new password");
 /// # Ok::<(), password_mgmt::Error>(())
 /// ```
 pub struct PasswordKeyRing {
-    current: PasswordKeyPair,
-    others: Vec<PasswordKeyPair>,
+    pairs: Vec<PasswordKeyPair>,
+    /// The published pair of each scheme that has one (at most one per scheme).
+    current: Vec<PublicKeyId>,
 }
 
 impl PasswordKeyRing {
-    /// A ring with one key pair, current.
+    /// A ring with one key pair, current for its scheme.
     #[must_use]
-    pub const fn new(current: PasswordKeyPair) -> Self {
+    pub fn new(current: PasswordKeyPair) -> Self {
+        let id = current.public_key_id();
         Self {
-            current,
-            others: Vec::new(),
+            pairs: alloc::vec![current],
+            current: alloc::vec![id],
         }
     }
 
-    fn pairs(&self) -> impl Iterator<Item = &PasswordKeyPair> {
-        core::iter::once(&self.current).chain(&self.others)
+    fn find(&self, id: PublicKeyId) -> Option<&PasswordKeyPair> {
+        self.pairs.iter().find(|p| p.public_key_id() == id)
     }
 
-    /// Adds a key pair that decrypts but is not published. A pair whose id is already in
-    /// the ring is not added twice.
-    pub fn add(&mut self, pair: PasswordKeyPair) {
+    /// Adds a key pair that decrypts but is not published (unless no pair of its scheme
+    /// is: then it becomes current for its scheme). A pair already in the ring is not
+    /// added twice.
+    ///
+    /// # Errors
+    /// [`Error::Key`] with [`KeyError::SchemeConflict`](crate::KeyError::SchemeConflict)
+    /// when the same key is in the ring for another scheme: one key, one scheme (or a
+    /// weakness of one scheme would open the other's ciphertexts).
+    pub fn add(&mut self, pair: PasswordKeyPair) -> Result<(), Error> {
         let id = pair.public_key_id();
-        if !self.pairs().any(|p| p.public_key_id() == id) {
-            self.others.push(pair);
+        match self.find(id) {
+            Some(held) if held.scheme() == pair.scheme() => return Ok(()),
+            Some(_) => return Err(crate::error::KeyError::SchemeConflict.into()),
+            None => {}
         }
+        if self.current(pair.scheme()).is_none() {
+            self.current.push(id);
+        }
+        self.pairs.push(pair);
+        Ok(())
     }
 
-    /// Publishes the key pair with this id; the previously published one keeps decrypting.
+    /// Publishes the key pair with this id for its scheme; the pair published before for
+    /// that scheme keeps decrypting.
     ///
     /// # Errors
     /// [`Error::Invalid`] naming `publicKeyId` when no pair in the ring has it.
     pub fn set_current(&mut self, id: PublicKeyId) -> Result<(), Error> {
-        if self.current.public_key_id() == id {
-            return Ok(());
-        }
-        let slot = self
-            .others
-            .iter_mut()
-            .find(|p| p.public_key_id() == id)
-            .ok_or_else(unknown_key)?;
-        core::mem::swap(slot, &mut self.current);
+        let scheme = self.find(id).ok_or_else(unknown_key)?.scheme();
+        let pairs = &self.pairs;
+        self.current.retain(|c| {
+            pairs
+                .iter()
+                .find(|p| p.public_key_id() == *c)
+                .is_some_and(|p| p.scheme() != scheme)
+        });
+        self.current.push(id);
         Ok(())
     }
 
-    /// Removes a key pair; requests naming it are refused from now on. The current pair
+    /// Removes a key pair; requests naming it are refused from now on. A current pair
     /// cannot be retired (publish another first). Returns whether a pair was removed.
     pub fn retire(&mut self, id: PublicKeyId) -> bool {
-        let before = self.others.len();
-        self.others.retain(|p| p.public_key_id() != id);
-        self.others.len() != before
+        if self.current.contains(&id) {
+            return false;
+        }
+        let before = self.pairs.len();
+        self.pairs.retain(|p| p.public_key_id() != id);
+        self.pairs.len() != before
     }
 
-    /// The published key pair: its [`public_key_base64`](PasswordKeyPair::public_key_base64)
-    /// and [`public_key_id`](PasswordKeyPair::public_key_id) go into "query password info".
+    /// The published key pair for `scheme`, if the ring serves it: its
+    /// [`public_key_base64`](PasswordKeyPair::public_key_base64) and
+    /// [`public_key_id`](PasswordKeyPair::public_key_id) go into "query password info".
     #[must_use]
-    pub const fn current(&self) -> &PasswordKeyPair {
-        &self.current
+    pub fn current(&self, scheme: Scheme) -> Option<&PasswordKeyPair> {
+        self.current
+            .iter()
+            .filter_map(|id| self.find(*id))
+            .find(|p| p.scheme() == scheme)
+    }
+
+    /// Every key pair in the ring, current ones first.
+    pub fn pairs(&self) -> impl Iterator<Item = &PasswordKeyPair> {
+        let current = self.current.iter().filter_map(|id| self.find(*id));
+        let others = self
+            .pairs
+            .iter()
+            .filter(|p| !self.current.contains(&p.public_key_id()));
+        current.chain(others)
     }
 
     /// The key pair a request names by its `publicKeyId` text.
@@ -282,12 +278,10 @@ impl PasswordKeyRing {
     /// whether it was retired, never existed, or is not an id at all.
     pub fn get(&self, public_key_id: &str) -> Result<&PasswordKeyPair, Error> {
         let id: PublicKeyId = public_key_id.parse().map_err(|_| unknown_key())?;
-        self.pairs()
-            .find(|p| p.public_key_id() == id)
-            .ok_or_else(unknown_key)
+        self.find(id).ok_or_else(unknown_key)
     }
 
-    /// Decrypts a password with the key pair the request names.
+    /// Decrypts a password for `identity_id` with the key pair the request names.
     ///
     /// # Errors
     /// As [`get`](Self::get), then as [`PasswordKeyPair::decrypt`].
@@ -296,21 +290,22 @@ impl PasswordKeyRing {
         rng: &mut R,
         public_key_id: &str,
         encrypted: &EncryptedPassword,
-        scheme: Scheme,
+        identity_id: &str,
     ) -> Result<Zeroizing<String>, Error> {
-        self.get(public_key_id)?.decrypt(rng, encrypted, scheme)
+        self.get(public_key_id)?.decrypt(rng, encrypted, identity_id)
     }
 }
 
 impl fmt::Debug for PasswordKeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let others: Vec<PublicKeyId> = self
-            .others
+            .pairs
             .iter()
             .map(PasswordKeyPair::public_key_id)
+            .filter(|id| !self.current.contains(id))
             .collect();
         f.debug_struct("PasswordKeyRing")
-            .field("current", &self.current.public_key_id())
+            .field("current", &self.current)
             .field("others", &others)
             .finish()
     }

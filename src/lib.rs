@@ -8,11 +8,16 @@
 //! in as [`time::UtcDateTime`], randomness as a [`rand_core`] RNG, keys and stored records
 //! as values. The service around it owns HTTP, storage and the delivery of tokens.
 //!
-//! # The whole flow
+//! # The whole flow: store what you verify
+//! One [`UserState`] per user holds the live token record, the guess budget, the count of
+//! consecutive failures and the request limiter. Issuing and verifying each return the
+//! compare-and-set write to perform first, and give their result (the token, the outcome)
+//! only through a method named for that step: `stored()`.
+//!
 //! ```
 //! use password_mgmt::{
-//!     issue, DigitTokenRequest, IssuedToken, Outcome, PasswordOrgConfig, PasswordOrgConfigInput,
-//!     TokenKey,
+//!     Candidate, DigitTokenRequest, Outcome, PasswordOrgConfig, PasswordOrgConfigInput,
+//!     Purpose, Subject, TokenKey, UserLimits, UserState,
 //! };
 //! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //! use time::{Duration, UtcDateTime};
@@ -20,8 +25,9 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Any cryptographic RNG; in production `getrandom::SysRng` (see `TokenKey::from_os_rng`).
 //! let mut rng = ChaCha20Rng::seed_from_u64(2026);
-//! // One MAC key per deployment, loaded from your secret store.
+//! // One MAC key per deployment (or a `TokenKeyRing`), loaded from your secret store.
 //! let key = TokenKey::from_bytes(&[0x5a; 32]);
+//! let limits = UserLimits::default(); // 10 failures an hour, 100 a day, 100 in a row
 //! let now = UtcDateTime::from_unix_timestamp(1_795_000_000)?;
 //!
 //! // 1. An admin enables digit tokens for the org.
@@ -34,48 +40,61 @@
 //! // 2. A help-desk agent asks for a token for a user; missing values take the org's.
 //! let request = DigitTokenRequest { user_id: "Abby.Smith", length: None, duration_minutes: Some(10) };
 //! let params = request.resolve(&org)?;
+//! let subject = Subject { tenant: "acme", user: request.user_id, purpose: Purpose::PASSWORD_RESET };
 //!
-//! // 3. Issue: deliver `token`, store `record` (58 bytes), answer with `request_id`.
-//! let issued = issue(&mut rng, &key, request.user_id, &params, now)?;
+//! // 3. Issue: compare-and-set the user's state, then deliver the token.
+//! let mut stored = UserState::new().encode(); // a user without a row has the fresh state
+//! let issuance = UserState::decode(&stored)?.issue(&mut rng, &key, &subject, &params, &limits, now)?;
+//! if let Some(update) = issuance.update() {
+//!     assert_eq!(update.expected(), &stored);
+//!     stored = *update.replacement(); // UPDATE ... SET state = :new WHERE state = :old
+//! }
+//! let issued = issuance.stored()?; // or `Error::RateLimited`: a 429
 //! assert_eq!(issued.token.as_str().len(), 8);
-//! let stored: [u8; IssuedToken::ENCODED_LEN] = issued.record.encode();
 //!
-//! // 4. The user types a wrong code, then the right one.
-//! let record = IssuedToken::decode(&stored)?;
+//! // 4. The user types a wrong code, then the right one. Each attempt: read, verify,
+//! //    compare-and-set (retry from the read on a conflict), and only then the outcome.
 //! let wrong = if issued.token.as_str() == "00000000" { "11111111" } else { "00000000" };
-//! let first = record.verify(&key, "Abby.Smith", wrong, now + Duration::minutes(2))?;
-//! assert_eq!(first.outcome, Outcome::Mismatch { attempts_left: 4 });
-//! // ... store `first.record` with a compare-and-set against `stored` ...
-//! let second = first.record.verify(&key, "Abby.Smith", issued.token.as_str(), now + Duration::minutes(3))?;
-//! assert_eq!(second.outcome, Outcome::Accepted);
+//! for (typed, minutes, expected) in [
+//!     (wrong, 2, Outcome::Mismatch { attempts_left: 4 }),
+//!     (issued.token.as_str(), 3, Outcome::Accepted),
+//!     (issued.token.as_str(), 4, Outcome::AlreadyUsed), // single use
+//! ] {
+//!     let at = now + Duration::minutes(minutes);
+//!     let verification = UserState::decode(&stored)?.verify(&key, &subject, &Candidate::new(typed)?, &limits, at)?;
+//!     if let Some(update) = verification.update() {
+//!         stored = *update.replacement();
+//!     }
+//!     assert_eq!(verification.stored(), expected);
+//! }
 //!
-//! // A token is single-use, and dies at its expiry instant.
-//! let again = second.record.verify(&key, "Abby.Smith", issued.token.as_str(), now + Duration::minutes(4))?;
-//! assert_eq!(again.outcome, Outcome::AlreadyUsed);
-//! let late = record.verify(&key, "Abby.Smith", issued.token.as_str(), record.expires_at())?;
-//! assert_eq!(late.outcome, Outcome::Expired);
+//! // A token dies at its expiry instant; the state knows it.
+//! let state = UserState::decode(&stored)?;
+//! assert_eq!(state.record().map(|r| r.expires_at()), Some(issued.expires_at));
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! # Passwords in transit
 //! The client encrypts a new password under the server's published RSA key; the server
-//! decrypts it. See [`encryption`] for the recipe and the threat model.
+//! decrypts it. Each key serves one [`Scheme`]. See [`encryption`] for the recipe and the
+//! threat model.
 //! ```
-//! use password_mgmt::{PasswordEncryptor, PasswordKeyPair, Scheme};
+//! use password_mgmt::{NewPassword, PasswordEncryptor, PasswordKeyPair, Scheme};
 //! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //!
 //! # fn main() -> Result<(), password_mgmt::Error> {
 //! # let pem = include_str!("../tests/data/keys/rsa2048.pk8.pem");
 //! let mut rng = ChaCha20Rng::seed_from_u64(5);
-//! let server = PasswordKeyPair::from_pkcs8_pem(pem)?; // or PasswordKeyPair::generate
+//! let server = PasswordKeyPair::from_pkcs8_pem(pem, Scheme::Pkcs1v15)?; // or PasswordKeyPair::generate
 //!
-//! // "Query password info" hands the client `publicKey` and `publicKeyId`.
-//! let client = PasswordEncryptor::from_spki_base64(&server.public_key_base64())?;
-//! let encrypted_password = client.encrypt(&mut rng, "new password", Scheme::Pkcs1v15)?.to_string();
+//! // "Query password info" hands the client `publicKey`, `publicKeyId` and `identityId`.
+//! let client = PasswordEncryptor::from_spki_base64(&server.public_key_base64(), Scheme::Pkcs1v15)?;
+//! let new = NewPassword { identity_id: "2c9180835d2e5168015d32f890ca1581", password: "new password" };
+//! let encrypted_password = client.encrypt(&mut rng, &new)?.to_string();
 //!
-//! // "Set password" hands the server `encryptedPassword`.
-//! let password = server.decrypt(&mut rng, &encrypted_password.parse()?, Scheme::Pkcs1v15)?;
+//! // "Set password" hands the server `encryptedPassword` for `identityId`.
+//! let password = server.decrypt(&mut rng, &encrypted_password.parse()?, new.identity_id)?;
 //! assert_eq!(password.as_str(), "new password");
 //! # Ok(())
 //! # }
@@ -84,20 +103,22 @@
 //! # Security properties
 //! * Tokens are uniform over all `10^n` values (rejection sampling, no modulo bias) and
 //!   keep their leading zeros. See [`digit_token`].
-//! * The stored record holds a keyed MAC of the token, never the token, and the comparison
-//!   is constant-time. See [`issued`] for what the service must do around it
-//!   (one record per user, compare-and-set, rate limits).
-//! * Guessing is bounded per token (attempt limit), per user across tokens
-//!   ([`GuessBudget`]), and token requests per user and client ([`RateLimiter`]); see
-//!   [`guess_budget`] for the resulting odds. Keys rotate through [`TokenKeyRing`] and
-//!   [`PasswordKeyRing`].
+//! * The stored record holds a keyed MAC of the token and of its [`Subject`] (tenant, user,
+//!   purpose), never the token, and the comparison is constant-time. See [`user_state`] for
+//!   what the service must do around it (one state per user, compare-and-set).
+//! * Guessing is bounded per token (attempt limit), per user across tokens (10 failures an
+//!   hour, 100 a day, 100 in a row: [`UserLimits`]), and token requests per user (built
+//!   in) and per client ([`RateLimiter`]); see [`limits`] for the resulting odds. Keys
+//!   rotate through [`TokenKeyRing`] and [`PasswordKeyRing`].
 //! * Passwords travel RSA-encrypted; PKCS#1 v1.5 decryption uses implicit rejection (no
 //!   padding oracle) and is always blinded. See [`encryption`] for what that does and does
 //!   not protect.
 //! * Secrets ([`DigitToken`], [`TokenKey`], [`PasswordKeyPair`]) have no `Display`, a
-//!   redacted `Debug`, no `PartialEq` (use [`subtle::ConstantTimeEq`]) and are wiped on
-//!   drop. Decrypted passwords come back as [`zeroize::Zeroizing`] strings: wiped on drop,
-//!   but ordinary strings otherwise, so do not log them. Error messages carry numbers and
+//!   redacted `Debug` and no `PartialEq`, and are wiped on drop. Tokens compare in
+//!   constant time ([`subtle::ConstantTimeEq`] on [`DigitToken`]); keys are told apart by
+//!   their public ids ([`KeyId`], [`PublicKeyId`]), never by comparing key material.
+//!   Decrypted passwords come back as [`zeroize::Zeroizing`] strings: wiped on drop, but
+//!   ordinary strings otherwise, so do not log them. Error messages carry numbers and
 //!   field names, never values.
 //! * Wiping is best effort, as everywhere in Rust: it reaches the values this crate and its
 //!   dependencies own, not copies the compiler leaves on the stack when a value moves, nor
@@ -126,35 +147,45 @@ extern crate std;
 pub mod digit_token;
 pub mod encryption;
 mod error;
-pub mod guess_budget;
 pub mod issued;
+mod key_id;
 pub mod key_ring;
+pub mod limits;
 mod org_config;
+mod params;
 pub mod policy;
 pub mod rate_limit;
 mod request;
+mod retry_after;
 mod stored;
 mod token_key;
+pub mod user_state;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub mod wire;
 
-pub use digit_token::{DigitToken, TokenLength};
+pub use digit_token::{Candidate, DigitToken, TokenLength};
 pub use encryption::{
-    EncryptedPassword, KeyPolicy, PasswordEncryptor, PasswordKeyPair, PublicKeyId, Scheme,
+    EncryptedPassword, KeyPolicy, NewPassword, PasswordEncryptor, PasswordKeyPair, PublicKeyId,
+    Scheme,
 };
 pub use error::{
     DetailCode, Error, KeyError, PolicyError, PolicyErrors, RecordError, RngError, Violation,
     ViolationKind, Violations,
 };
-pub use guess_budget::{BudgetedVerification, GuessBudget, GuessLimits};
-pub use issued::{AttemptLimit, Issued, IssuedToken, Outcome, TokenTtl, Verification, issue};
+pub use issued::{IssuedToken, Outcome};
+pub use key_id::KeyId;
 pub use key_ring::{PasswordKeyRing, TokenKeyRing};
+pub use limits::UserLimits;
 pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
+pub use params::{AttemptLimit, Purpose, Subject, TokenParams, TokenTtl};
 pub use policy::{BrokenRule, NistGap, PasswordPolicy, PolicyContext, PolicyReport, Requirement};
 pub use rate_limit::{RateCheck, RateDecision, RateLimit, RateLimiter};
-pub use request::{DigitTokenRequest, RequestId, TokenParams};
-pub use token_key::{KeyId, TokenKey};
+pub use request::{DigitTokenRequest, RequestId};
+pub use retry_after::RetryAfter;
+pub use stored::StateUpdate;
+pub use token_key::{TokenKey, TokenKeys};
+pub use user_state::{Issuance, Issued, UserState, UserStateUpdate, Verification};
 
 #[cfg(feature = "getrandom")]
 pub use getrandom;

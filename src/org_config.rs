@@ -4,8 +4,9 @@
 use alloc::vec::Vec;
 
 use crate::digit_token::TokenLength;
-use crate::error::{Error, Violations};
-use crate::issued::TokenTtl;
+use crate::error::{Error, RecordError, Violations};
+use crate::params::TokenTtl;
+use crate::stored::{Reader, versioned};
 
 /// The password org config, validated (the API's "password org config").
 ///
@@ -127,7 +128,62 @@ impl PasswordOrgConfig {
         self.digit_token_length
     }
 
-    /// The config as raw values with every field present (for storing or echoing it).
+    /// Length of the encoded config, format version 1.
+    pub const ENCODED_LEN: usize = 4;
+    const VERSION: u8 = 1;
+
+    /// The config as bytes, to store: version `1`, a flag byte (bit 0
+    /// `customInstructionsEnabled`, bit 1 `digitTokenEnabled`), the duration in minutes and
+    /// the token length.
+    ///
+    /// ```
+    /// use password_mgmt::{PasswordOrgConfig, PasswordOrgConfigInput};
+    ///
+    /// let config = PasswordOrgConfig::new(&PasswordOrgConfigInput {
+    ///     digit_token_enabled: Some(true),
+    ///     ..Default::default()
+    /// })?;
+    /// assert_eq!(config.encode(), [1, 0b10, 5, 6]);
+    /// assert_eq!(PasswordOrgConfig::decode(&config.encode())?, config);
+    /// assert!(PasswordOrgConfig::decode(&[1, 0b10, 61, 6]).is_err()); // validated on load
+    /// # Ok::<(), password_mgmt::Error>(())
+    /// ```
+    #[must_use]
+    pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
+        let flags = u8::from(self.custom_instructions_enabled)
+            | (u8::from(self.digit_token_enabled) << 1);
+        [
+            Self::VERSION,
+            flags,
+            self.digit_token_duration.minutes(),
+            self.digit_token_length.get(),
+        ]
+    }
+
+    /// Decodes a stored config from any bytes, checking every field as
+    /// [`new`](Self::new) does.
+    ///
+    /// # Errors
+    /// [`Error::Record`]: the wrong length, an unknown version, or a field no config can
+    /// hold (named).
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let body = versioned(bytes, Self::VERSION, Self::ENCODED_LEN).map_err(Error::Record)?;
+        let invalid = |field| Error::Record(RecordError::InvalidField(field));
+        let [flags, minutes, digits] = Reader(body).take().ok_or(invalid("config"))?;
+        if flags > 0b11 {
+            return Err(invalid("flags"));
+        }
+        Ok(Self {
+            custom_instructions_enabled: flags & 1 == 1,
+            digit_token_enabled: flags & 0b10 == 0b10,
+            digit_token_duration: TokenTtl::checked(TokenTtl::FIELD, minutes.into())
+                .map_err(|_| invalid("digitTokenDurationMinutes"))?,
+            digit_token_length: TokenLength::checked(TokenLength::FIELD, digits.into())
+                .map_err(|_| invalid("digitTokenLength"))?,
+        })
+    }
+
+    /// The config as raw values with every field present (for echoing it).
     #[must_use]
     pub fn to_input(&self) -> PasswordOrgConfigInput {
         PasswordOrgConfigInput {

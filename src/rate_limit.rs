@@ -1,13 +1,15 @@
 //! Rate limits as pure values: a [`RateLimit`] (how many events in what window) and a
-//! [`RateLimiter`] (the state a service stores per user or per client), for the API's 429.
+//! [`RateLimiter`] (the state a service stores per client or per address), for the API's
+//! 429.
 //!
 //! # The algorithm: GCRA
 //! Each limiter keeps one instant, the *theoretical arrival time* (TAT) of the generic cell
 //! rate algorithm, a token bucket written as a single timestamp. An event at `now` is
-//! allowed when `TAT - tolerance <= now`; it then moves the TAT to `max(TAT, now) +
-//! interval`. GCRA was chosen over a counter-and-timestamp token bucket because its state
-//! is one instant (14 bytes encoded), it needs no refill arithmetic, and it gives an exact
-//! bound that can be stated and tested:
+//! allowed when `TAT - tau <= now` (`tau`, the burst tolerance, is `(burst - 1) *
+//! interval`); it then moves the TAT to `max(TAT, now) + interval`. GCRA was chosen over a
+//! counter-and-timestamp token bucket because its state is one instant (14 bytes encoded),
+//! it needs no refill arithmetic, and it gives an exact bound that can be stated and
+//! tested:
 //!
 //! **At most `max` events are allowed in any window of length `window`** (any half-open
 //! interval `[t, t + window)`, wherever it starts). [`RateLimit::new`] chooses the
@@ -15,38 +17,63 @@
 //! can come at once, and the rest are spread at one per [`interval`](RateLimit::interval).
 //! With 10 per hour: a burst of 6, then one every 12 minutes.
 //!
-//! # Rules for unusual instants
+//! # Clocks
+//! Nodes' clocks disagree a little, and the state one node writes is read by another.
 //! * **The first event ever** (a fresh limiter, [`RateLimiter::new`]) is allowed.
 //! * **A huge gap** since the last event is an ordinary gap: the limiter is as fresh again.
-//! * **An instant that goes backwards** (clock skew between nodes, a clock stepped back)
-//!   is an ordinary instant: the stored state only ever moves forward, so no sequence of
-//!   instants, in any order, lets more than `max` events into a window of readings. The
-//!   price: state written by a node whose clock ran *ahead* refuses events until real
-//!   time catches up, and the wait reported is that true wait, however long.
-//!   [`RateLimiter::from_the_future`] tells such state apart, so that the service can log
-//!   it and decide whether to reset it.
+//! * **An instant before the last one** is an ordinary instant: the arrival time only
+//!   moves forward, so a clock that steps back, or a node whose clock is behind, never buys
+//!   events. The bound holds for every sequence of readings in which no reading is more
+//!   than the limit's [clock tolerance](RateLimit::clock_tolerance) behind an earlier one,
+//!   that is, as long as the nodes' clocks agree within the tolerance.
+//! * **State from a clock further ahead than the tolerance** (its arrival time lies more
+//!   than the tolerance beyond the latest one events up to `now` could produce) is
+//!   *clamped* to that latest instant plus the tolerance: the most restrictive state a
+//!   node within the tolerance could have written. It is never reset: a reset would hand
+//!   out a fresh burst (two nodes 50 ms apart and one reset gave 12 events in 11 ms
+//!   against a bound of 10 an hour). The clamp keeps the bound in the reading node's clock
+//!   and spares users a lockout for as long as the faulty clock was ahead. Every check
+//!   reports the [lead](RateCheck::clock_lead) it saw, so that the service can log it,
+//!   and hands over the clamped state to store even when it refuses.
 //! * **The end of time**: when the arrival time cannot advance past `UtcDateTime::MAX`,
 //!   events are refused. Nothing overflows and nothing panics.
 //!
-//! Like the token record, a limiter is state the service stores (per user, per client) and
-//! writes back with a compare-and-set; see [`issued`](crate::issued).
+//! # Recommended limits
+//! | limit | value | why |
+//! |---|---|---|
+//! | token requests per user ([`UserLimits`](crate::UserLimits)) | `5/1h` | a user rarely needs more; every token costs a delivery (mail, SMS) |
+//! | token requests per API client | `600/1h` | a help desk serving many users; stops a stolen client credential from flooding |
+//! | code redemptions per client address | `30/10m` | a person types a few codes; a script is slowed to 3 a minute |
+//! | failed guesses per user ([`UserLimits`](crate::UserLimits)) | `10/1h` and `100/1d`, at most 100 in a row | see [`limits`](crate::limits) |
+//!
+//! Like the per-user state, a limiter is state the service stores (per client, per
+//! address) and writes back with a compare-and-set: [`RateCheck::update`].
 
 use core::fmt;
+use core::str::FromStr;
 
 use time::{Duration, UtcDateTime};
 
-use crate::error::{Error, RecordError, Violation, ViolationKind};
-use crate::stored::{fill, versioned};
+use crate::error::{Error, RecordError, Violation, ViolationKind, Violations};
+use crate::retry_after::RetryAfter;
+use crate::stored::{StateUpdate, fill, versioned};
 
 /// How many events are allowed in what window: at most [`max`](Self::max) in any window of
 /// [`window`](Self::window). See the [module docs](self) for the exact guarantee.
+///
+/// Its configuration form is `N/W`: `N` events per window `W`, a whole number of seconds
+/// (`s`), minutes (`m`), hours (`h`) or days (`d`).
 ///
 /// ```
 /// use password_mgmt::RateLimit;
 /// use password_mgmt::time::Duration;
 ///
-/// let limit = RateLimit::new(10, Duration::hours(1))?;
+/// let limit: RateLimit = "10/1h".parse()?;
+/// assert_eq!(limit, RateLimit::new(10, Duration::hours(1))?);
 /// assert_eq!((limit.burst(), limit.interval()), (6, Duration::minutes(12)));
+/// assert_eq!(limit.to_string(), "10/1h");
+/// assert_eq!("100/24h".parse::<RateLimit>()?.to_string(), "100/1d");
+/// assert!("10 per hour".parse::<RateLimit>().is_err());
 /// # Ok::<(), password_mgmt::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,9 +82,10 @@ pub struct RateLimit {
     window: Duration,
     /// GCRA emission interval `T`.
     interval: Duration,
-    /// GCRA tolerance `tau = (burst - 1) * T`.
-    tolerance: Duration,
+    /// GCRA burst tolerance `tau = (burst - 1) * T`.
+    tau: Duration,
     burst: u32,
+    clock_tolerance: Duration,
 }
 
 impl RateLimit {
@@ -67,8 +95,13 @@ impl RateLimit {
     pub const MIN_WINDOW: Duration = Duration::SECOND;
     /// The longest window: 366 days.
     pub const MAX_WINDOW: Duration = Duration::days(366);
+    /// The clock tolerance of a new limit: 5 seconds (NTP keeps servers far closer).
+    pub const DEFAULT_CLOCK_TOLERANCE: Duration = Duration::seconds(5);
+    /// The largest clock tolerance accepted: 5 minutes.
+    pub const MAX_CLOCK_TOLERANCE: Duration = Duration::minutes(5);
 
-    /// At most `max` events in any window of length `window`.
+    /// At most `max` events in any window of length `window`, with the
+    /// [default clock tolerance](Self::DEFAULT_CLOCK_TOLERANCE).
     ///
     /// The parameters: `R = max / 2` events refill the bucket per window (one per
     /// `interval = window / R`, rounded up to the nanosecond), and the burst is
@@ -90,12 +123,11 @@ impl RateLimit {
             ));
         }
         let seconds = window.whole_seconds();
-        let whole = window.subsec_nanoseconds() == 0;
         let (min_s, max_s) = (
             Self::MIN_WINDOW.whole_seconds(),
             Self::MAX_WINDOW.whole_seconds(),
         );
-        if !whole {
+        if window.subsec_nanoseconds() != 0 {
             found.push(Violation::new(
                 "window",
                 ViolationKind::Format {
@@ -112,13 +144,13 @@ impl RateLimit {
                 },
             ));
         }
-        crate::error::Violations::into_result(found, || ())?;
+        Violations::into_result(found, || ())?;
 
         #[allow(
             clippy::arithmetic_side_effects,
             reason = "in range: window <= 366 days < 2^55 ns, 1 <= max <= 10^4, refill >= 1 where divided by"
         )]
-        let (burst, interval_ns, tolerance_ns) = {
+        let (burst, interval_ns, tau_ns) = {
             let window_ns = seconds * 1_000_000_000;
             let refill = max / 2;
             let (burst, interval_ns) = if refill == 0 {
@@ -138,7 +170,7 @@ impl RateLimit {
             window,
             burst,
             Duration::nanoseconds(interval_ns),
-            Duration::nanoseconds(tolerance_ns),
+            Duration::nanoseconds(tau_ns),
         ))
     }
 
@@ -147,15 +179,30 @@ impl RateLimit {
         window: Duration,
         burst: u32,
         interval: Duration,
-        tolerance: Duration,
+        tau: Duration,
     ) -> Self {
         Self {
             max,
             window,
             interval,
-            tolerance,
+            tau,
             burst,
+            clock_tolerance: Self::DEFAULT_CLOCK_TOLERANCE,
         }
+    }
+
+    /// The same limit with another clock tolerance: how far apart the clocks of the nodes
+    /// that share this limiter's state may be (see the [module docs](self)).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `clockTolerance` when `tolerance` is negative or above
+    /// [`MAX_CLOCK_TOLERANCE`](Self::MAX_CLOCK_TOLERANCE).
+    pub fn with_clock_tolerance(self, tolerance: Duration) -> Result<Self, Error> {
+        check_clock_tolerance(tolerance)?;
+        Ok(Self {
+            clock_tolerance: tolerance,
+            ..self
+        })
     }
 
     /// The most events in any window.
@@ -181,27 +228,128 @@ impl RateLimit {
     pub const fn interval(&self) -> Duration {
         self.interval
     }
+
+    /// How far ahead of a reader's clock stored state may be before it is clamped.
+    #[must_use]
+    pub const fn clock_tolerance(&self) -> Duration {
+        self.clock_tolerance
+    }
 }
 
-/// The state of one rate limit for one subject (a user, a client): one instant, or none
-/// for a limiter that has seen nothing. Store it; [`check`](Self::check) returns the new
-/// one.
+/// Checks a clock tolerance: 0 to [`RateLimit::MAX_CLOCK_TOLERANCE`].
+pub(crate) fn check_clock_tolerance(tolerance: Duration) -> Result<(), Violation> {
+    let max = RateLimit::MAX_CLOCK_TOLERANCE;
+    if tolerance.is_negative() || tolerance > max {
+        let ms = |d: Duration| i64::try_from(d.whole_milliseconds()).unwrap_or(i64::MAX);
+        return Err(Violation::new(
+            "clockTolerance",
+            ViolationKind::OutOfRange {
+                min: 0,
+                max: ms(max),
+                found: ms(tolerance),
+            },
+        ));
+    }
+    Ok(())
+}
+
+impl fmt::Display for RateLimit {
+    /// The configuration form, `N/W` with the largest unit that divides the window:
+    /// `10/1h`, `100/1d`, `5/90m`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/", self.max)?;
+        write_duration(f, self.window)
+    }
+}
+
+impl FromStr for RateLimit {
+    type Err = Error;
+
+    /// Parses the configuration form `N/W` (surrounding white space ignored): `10/1h`,
+    /// `100/1d`, `30/10m`; the count of units may be left out (`10/h`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `rateLimit` for text of another form, then as
+    /// [`RateLimit::new`] for values out of range.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let format = || {
+            Error::from(Violation::new(
+                "rateLimit",
+                ViolationKind::Format {
+                    expected: "N/W, such as 10/1h: N events per W, a whole number of s, m, h or d",
+                },
+            ))
+        };
+        let (max, window) = text.trim().split_once('/').ok_or_else(format)?;
+        let max = parse_digits(max).ok_or_else(format)?;
+        let window = parse_duration(window, false).ok_or_else(format)?;
+        Self::new(u32::try_from(max).unwrap_or(u32::MAX), window)
+    }
+}
+
+/// A run of ASCII digits (nothing else) as a number.
+fn parse_digits(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A duration written as digits and a unit (`s`, `m`, `h`, `d`; also `ms` when
+/// `allow_ms`), e.g. `15m`; the digits may be left out for one unit (`h`).
+pub(crate) fn parse_duration(text: &str, allow_ms: bool) -> Option<Duration> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (count, unit) = text.split_at_checked(split)?;
+    let count = if count.is_empty() {
+        1
+    } else {
+        i64::try_from(parse_digits(count)?).ok()?
+    };
+    let unit = match unit {
+        "ms" if allow_ms => Duration::MILLISECOND,
+        "s" => Duration::SECOND,
+        "m" => Duration::MINUTE,
+        "h" => Duration::HOUR,
+        "d" => Duration::DAY,
+        _ => return None,
+    };
+    unit.checked_mul(i32::try_from(count).ok()?)
+}
+
+/// Writes `d` (non-negative) with the largest unit that divides it: `1d`, `90m`, `500ms`.
+pub(crate) fn write_duration(f: &mut fmt::Formatter<'_>, d: Duration) -> fmt::Result {
+    let ms = d.whole_milliseconds();
+    for (unit, unit_ms) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        if ms != 0 && ms.checked_rem(unit_ms) == Some(0) {
+            return write!(f, "{}{unit}", ms.checked_div(unit_ms).unwrap_or(ms));
+        }
+    }
+    write!(f, "{ms}ms")
+}
+
+/// The state of one rate limit for one subject (a client, an address): one instant, or
+/// none for a limiter that has seen nothing. Store it; [`check`](Self::check) returns the
+/// update to store.
 ///
 /// ```
-/// use password_mgmt::{RateDecision, RateLimit, RateLimiter};
+/// use password_mgmt::{RateLimit, RateLimiter};
 /// use password_mgmt::time::{Duration, UtcDateTime};
 ///
-/// let limit = RateLimit::new(3, Duration::minutes(10))?; // burst 3, then one per 10 min
+/// let limit: RateLimit = "3/10m".parse()?; // burst 3, then one per 10 minutes
 /// let now = UtcDateTime::from_unix_timestamp(1_800_000_000)?;
-/// let mut limiter = RateLimiter::new();
+/// let mut stored = RateLimiter::new().encode();
 /// for _ in 0..3 {
-///     let check = limiter.check(&limit, now);
-///     assert_eq!(check.decision, RateDecision::Allowed);
-///     limiter = check.limiter;
+///     let check = RateLimiter::decode(&stored)?.check(&limit, now);
+///     let update = check.update().expect("an allowed event changes the state");
+///     // ... compare-and-set update.replacement() where the store holds update.expected() ...
+///     stored = *update.replacement();
+///     assert!(check.stored().is_allowed());
 /// }
-/// let check = limiter.check(&limit, now);
-/// assert_eq!(check.decision, RateDecision::Limited { retry_after: Duration::minutes(10) });
-/// assert_eq!(check.decision.retry_after_seconds(), Some(600));
+/// let check = RateLimiter::decode(&stored)?.check(&limit, now);
+/// let retry_after = check.limited().expect("the fourth is limited");
+/// assert_eq!((retry_after.duration(), retry_after.seconds()), (Duration::minutes(10), 600));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -216,7 +364,7 @@ pub enum RateDecision {
     /// Too many events: answer 429 and tell the caller to wait.
     Limited {
         /// How long until the next event would be allowed.
-        retry_after: Duration,
+        retry_after: RetryAfter,
     },
 }
 
@@ -227,32 +375,66 @@ impl RateDecision {
         matches!(self, Self::Allowed)
     }
 
-    /// The wait in whole seconds, rounded up (for the `Retry-After` header), when limited.
+    /// The wait, when limited.
     #[must_use]
-    pub fn retry_after_seconds(self) -> Option<u64> {
+    pub const fn retry_after(self) -> Option<RetryAfter> {
         match self {
             Self::Allowed => None,
-            Self::Limited { retry_after } => Some(ceil_seconds(retry_after)),
+            Self::Limited { retry_after } => Some(retry_after),
+        }
+    }
+
+    /// A stable name for logs: `allowed` or `limited`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Limited { .. } => "limited",
         }
     }
 }
 
-/// `d` in whole seconds, rounded up; 0 for a negative `d`.
-pub(crate) fn ceil_seconds(d: Duration) -> u64 {
-    let whole = u64::try_from(d.whole_seconds()).unwrap_or(0);
-    whole.saturating_add(u64::from(d.subsec_nanoseconds() > 0))
+/// What [`RateLimiter::check`] returns. An allowed event counts only once its
+/// [`update`](Self::update) is stored: store it (compare-and-set), then read the decision
+/// with [`stored`](Self::stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "an allowed event counts only once `update()` is stored; then read `stored()`"]
+pub struct RateCheck {
+    decision: RateDecision,
+    update: Option<StateUpdate<{ RateLimiter::ENCODED_LEN }>>,
+    lead: Duration,
 }
 
-/// What [`RateLimiter::check`] returns: the decision and the state to store back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[must_use = "the updated limiter must be stored back when the event was allowed"]
-#[non_exhaustive]
-pub struct RateCheck {
-    /// The decision.
-    pub decision: RateDecision,
-    /// The limiter after this check; store it (compare-and-set) when allowed. A limited
-    /// check leaves it unchanged.
-    pub limiter: RateLimiter,
+impl RateCheck {
+    /// The write to perform before the event may proceed: `Some` when it is allowed, and
+    /// when the stored state was clamped (see [`clock_lead`](Self::clock_lead)); a clamp
+    /// must be stored even when the event is refused, or the next check would clamp anew
+    /// from its own `now` and never let an event through.
+    #[must_use]
+    pub const fn update(&self) -> Option<&StateUpdate<{ RateLimiter::ENCODED_LEN }>> {
+        self.update.as_ref()
+    }
+
+    /// The decision, once [`update`](Self::update) (if any) is stored.
+    #[must_use]
+    pub const fn stored(self) -> RateDecision {
+        self.decision
+    }
+
+    /// The wait, when the event is refused (store [`update`](Self::update) all the same
+    /// when there is one: a clamp).
+    #[must_use]
+    pub const fn limited(&self) -> Option<RetryAfter> {
+        self.decision.retry_after()
+    }
+
+    /// How far the stored state was ahead of the latest state `now` allows (zero when it
+    /// was not): a sign of a node whose clock runs ahead. Beyond the limit's
+    /// [clock tolerance](RateLimit::clock_tolerance) the state was clamped; log it.
+    #[must_use]
+    pub const fn clock_lead(&self) -> Duration {
+        self.lead
+    }
 }
 
 impl RateLimiter {
@@ -268,26 +450,28 @@ impl RateLimiter {
 
     /// Checks one event at `now` against `limit`.
     pub fn check(&self, limit: &RateLimit, now: UtcDateTime) -> RateCheck {
-        let (decision, tat) = gcra(self.0, limit, now);
+        let step = gcra(self.0, limit, now);
+        let update = step
+            .changed()
+            .then(|| StateUpdate::new(self.encode(), Self(step.after).encode()));
         RateCheck {
-            decision,
-            limiter: Self(tat),
+            decision: step.decision,
+            update,
+            lead: step.lead,
         }
     }
 
-    /// The wait before the next event would be allowed, without recording one.
+    /// The decision an event at `now` would get, without recording one.
     #[must_use]
     pub fn peek(&self, limit: &RateLimit, now: UtcDateTime) -> RateDecision {
-        gcra(self.0, limit, now).0
+        gcra(self.0, limit, now).decision
     }
 
-    /// Whether this state was written by a clock running ahead of `now`: its arrival time
-    /// is further ahead than `max` events up to `now` could have put it. Such state refuses
-    /// events until real time catches up; log it, and reset it
-    /// ([`RateLimiter::new`]) if you trust `now` more than the node that wrote it.
+    /// How far this state is ahead of the latest state events up to `now` could produce
+    /// (zero when it is not); see [`RateCheck::clock_lead`].
     #[must_use]
-    pub fn from_the_future(&self, limit: &RateLimit, now: UtcDateTime) -> bool {
-        from_the_future(self.0, limit, now)
+    pub fn clock_lead(&self, limit: &RateLimit, now: UtcDateTime) -> Duration {
+        clamp(self.0, limit, now).1
     }
 
     /// The limiter as bytes: version `1`, then the arrival time (flag byte, Unix seconds
@@ -311,47 +495,88 @@ impl RateLimiter {
     }
 }
 
-/// The GCRA step: the decision, and the arrival time to store.
-pub(crate) fn gcra(
+/// One GCRA step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Step {
+    /// The decision.
+    pub(crate) decision: RateDecision,
+    /// The stored arrival time as this step read it: clamped when it was too far ahead.
+    pub(crate) before: Option<UtcDateTime>,
+    /// The arrival time after the event when allowed; `before` when limited.
+    pub(crate) after: Option<UtcDateTime>,
+    /// How far the stored arrival time was ahead of the latest one `now` allows.
+    pub(crate) lead: Duration,
+    /// Whether `before` differs from the stored arrival time (a clamp that must be stored,
+    /// or the clamp would move with `now` and never let an event through).
+    pub(crate) clamped: bool,
+}
+
+impl Step {
+    /// Whether the state to store differs from the stored one.
+    pub(crate) const fn changed(&self) -> bool {
+        self.decision.is_allowed() || self.clamped
+    }
+}
+
+/// The GCRA step: the decision, and the arrival times to store.
+pub(crate) fn gcra(stored: Option<UtcDateTime>, limit: &RateLimit, now: UtcDateTime) -> Step {
+    let (before, lead) = clamp(stored, limit, now);
+    let clamped = before != stored;
+    let tat_now = before.unwrap_or(now);
+    let allowed_from = tat_now.checked_sub(limit.tau).unwrap_or(UtcDateTime::MIN);
+    let next = tat_now.max(now).checked_add(limit.interval);
+    let limited = |wait| Step {
+        decision: RateDecision::Limited {
+            retry_after: RetryAfter::positive(wait),
+        },
+        before,
+        after: before,
+        lead,
+        clamped,
+    };
+    match next {
+        Some(next) if allowed_from <= now => Step {
+            decision: RateDecision::Allowed,
+            before,
+            after: Some(next),
+            lead,
+            clamped,
+        },
+        // At the end of time the arrival time cannot advance: refuse rather than let
+        // every later event through.
+        None => limited(limit.interval),
+        #[allow(
+            clippy::arithmetic_side_effects,
+            reason = "the difference of two UtcDateTimes always fits a Duration"
+        )]
+        Some(_) => limited(allowed_from - now),
+    }
+}
+
+/// The arrival time clamped to at most the tolerance beyond the latest one events up to
+/// `now` can produce (`now + tau + interval`), and how far beyond that it was.
+fn clamp(
     tat: Option<UtcDateTime>,
     limit: &RateLimit,
     now: UtcDateTime,
-) -> (RateDecision, Option<UtcDateTime>) {
-    let tat_now = tat.unwrap_or(now);
-    let allowed_from = tat_now
-        .checked_sub(limit.tolerance)
-        .unwrap_or(UtcDateTime::MIN);
-    let next = tat_now.max(now).checked_add(limit.interval);
-    match next {
-        Some(next) if allowed_from <= now => (RateDecision::Allowed, Some(next)),
-        // At the end of time the arrival time cannot advance: refuse rather than let
-        // every later event through.
-        None => (
-            RateDecision::Limited {
-                retry_after: limit.interval,
-            },
-            tat,
-        ),
-        Some(_) => {
+) -> (Option<UtcDateTime>, Duration) {
+    let latest = now.checked_add(limit.tau.saturating_add(limit.interval));
+    match (tat, latest) {
+        (Some(t), Some(latest)) if t > latest => {
             #[allow(
                 clippy::arithmetic_side_effects,
                 reason = "the difference of two UtcDateTimes always fits a Duration"
             )]
-            let retry_after = allowed_from - now;
-            (RateDecision::Limited { retry_after }, tat)
+            let lead = t - latest;
+            if lead > limit.clock_tolerance {
+                let clamped = latest.checked_add(limit.clock_tolerance).unwrap_or(t);
+                (Some(clamped), lead)
+            } else {
+                (tat, lead)
+            }
         }
+        _ => (tat, Duration::ZERO),
     }
-}
-
-/// Whether a stored arrival time lies further ahead of `now` than any sequence of events
-/// at or before `now` could have put it: the state was written by a clock that ran ahead.
-pub(crate) fn from_the_future(
-    tat: Option<UtcDateTime>,
-    limit: &RateLimit,
-    now: UtcDateTime,
-) -> bool {
-    let lead = limit.tolerance.saturating_add(limit.interval);
-    tat.is_some_and(|t| now.checked_add(lead).is_some_and(|latest| t > latest))
 }
 
 /// Encoded length of an optional arrival time: flag, seconds, nanoseconds.
@@ -389,8 +614,48 @@ pub(crate) fn decode_tat(
     }
 }
 
-impl fmt::Display for RateLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at most {} per {}", self.max, self.window)
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use alloc::string::ToString;
+
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print() {
+        for (text, d) in [
+            ("1s", Duration::SECOND),
+            ("90m", Duration::minutes(90)),
+            ("h", Duration::HOUR),
+            ("24h", Duration::DAY),
+            ("366d", Duration::days(366)),
+        ] {
+            assert_eq!(parse_duration(text, false), Some(d), "{text}");
+        }
+        assert_eq!(parse_duration("500ms", true), Some(Duration::milliseconds(500)));
+        for bad in ["", "1", "1x", "-1h", "+1h", "1 h", "1H", "500ms", "99999999999d"] {
+            assert_eq!(parse_duration(bad, false), None, "{bad}");
+        }
+        let limit = RateLimit::new(5, Duration::minutes(90)).unwrap();
+        assert_eq!(limit.to_string(), "5/90m");
+        assert_eq!(RateLimit::new(5, Duration::seconds(61)).unwrap().to_string(), "5/61s");
+    }
+
+    #[test]
+    fn a_lead_within_the_tolerance_is_kept_and_beyond_it_clamped() {
+        let limit = RateLimit::new(10, Duration::hours(1)).unwrap();
+        let now = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let latest = now + limit.tau + limit.interval;
+        let near = Some(latest + Duration::seconds(3));
+        assert!(!gcra(near, &limit, now).changed(), "a refusal within the tolerance");
+        assert!(gcra(Some(latest + Duration::hours(2)), &limit, now).changed(), "a clamp");
+        assert_eq!(clamp(near, &limit, now), (near, Duration::seconds(3)));
+        let far = Some(latest + Duration::hours(2));
+        assert_eq!(
+            clamp(far, &limit, now),
+            (Some(latest + limit.clock_tolerance), Duration::hours(2))
+        );
+        assert_eq!(clamp(Some(latest), &limit, now), (Some(latest), Duration::ZERO));
     }
 }

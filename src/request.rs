@@ -8,8 +8,8 @@ use rand_core::TryCryptoRng;
 
 use crate::digit_token::TokenLength;
 use crate::error::{Error, RngError, Violation, ViolationKind, Violations};
-use crate::issued::{AttemptLimit, TokenTtl};
 use crate::org_config::PasswordOrgConfig;
+use crate::params::{Subject, TokenParams, TokenTtl, check_user_id};
 
 /// A request for a digit token, as the API receives it (`userId`, `length`,
 /// `durationMinutes`): raw values, checked by [`resolve`](Self::resolve).
@@ -44,7 +44,7 @@ pub struct DigitTokenRequest<'a> {
 
 impl DigitTokenRequest<'_> {
     /// The longest user id accepted, in bytes of UTF-8.
-    pub const MAX_USER_ID_LEN: usize = 256;
+    pub const MAX_USER_ID_LEN: usize = Subject::MAX_USER_LEN;
 
     /// Checks the request against `org` and fills in the org's values for missing ones.
     ///
@@ -72,88 +72,9 @@ impl DigitTokenRequest<'_> {
                 .map_err(|v| found.push(v))
                 .ok(),
         };
-        Violations::into_result(found, || TokenParams {
-            length: length.unwrap_or_default(),
-            ttl: ttl.unwrap_or_default(),
-            attempt_limit: AttemptLimit::DEFAULT,
+        Violations::into_result(found, || {
+            TokenParams::new(length.unwrap_or_default(), ttl.unwrap_or_default())
         })
-    }
-}
-
-/// Checks a user id: not blank (empty or only white space), at most
-/// [`DigitTokenRequest::MAX_USER_ID_LEN`] bytes.
-pub(crate) fn check_user_id(user_id: &str) -> Result<(), Violation> {
-    const FIELD: &str = "userId";
-    if user_id.len() > DigitTokenRequest::MAX_USER_ID_LEN {
-        return Err(Violation::new(
-            FIELD,
-            ViolationKind::TooLong {
-                max: DigitTokenRequest::MAX_USER_ID_LEN,
-                found: user_id.len(),
-            },
-        ));
-    }
-    if user_id.trim().is_empty() {
-        return Err(Violation::new(FIELD, ViolationKind::Blank));
-    }
-    Ok(())
-}
-
-/// Validated parameters for [`issue`](crate::issue): token length, lifetime, attempt limit.
-///
-/// Made by [`DigitTokenRequest::resolve`], or directly:
-///
-/// ```
-/// use password_mgmt::{AttemptLimit, TokenLength, TokenParams, TokenTtl};
-///
-/// let params = TokenParams::new(TokenLength::new(8)?, TokenTtl::from_minutes(10)?)
-///     .with_attempt_limit(AttemptLimit::new(3)?);
-/// assert_eq!(params.attempt_limit().get(), 3);
-/// # Ok::<(), password_mgmt::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct TokenParams {
-    length: TokenLength,
-    ttl: TokenTtl,
-    attempt_limit: AttemptLimit,
-}
-
-impl TokenParams {
-    /// Parameters with the default attempt limit.
-    #[must_use]
-    pub const fn new(length: TokenLength, ttl: TokenTtl) -> Self {
-        Self {
-            length,
-            ttl,
-            attempt_limit: AttemptLimit::DEFAULT,
-        }
-    }
-
-    /// The same parameters with another attempt limit.
-    #[must_use]
-    pub const fn with_attempt_limit(self, attempt_limit: AttemptLimit) -> Self {
-        Self {
-            attempt_limit,
-            ..self
-        }
-    }
-
-    /// Digits in the token.
-    #[must_use]
-    pub const fn length(&self) -> TokenLength {
-        self.length
-    }
-
-    /// How long the token stays valid.
-    #[must_use]
-    pub const fn ttl(&self) -> TokenTtl {
-        self.ttl
-    }
-
-    /// Failed attempts that lock the token.
-    #[must_use]
-    pub const fn attempt_limit(&self) -> AttemptLimit {
-        self.attempt_limit
     }
 }
 

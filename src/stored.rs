@@ -43,3 +43,50 @@ impl Reader<'_> {
         Some(*head)
     }
 }
+
+/// A compare-and-set write: the bytes the store must still hold, and the bytes to put
+/// there instead. What a service performs before it may act on a result of this crate.
+///
+/// Write [`replacement`](Self::replacement) only if the stored value is still
+/// [`expected`](Self::expected) (SQL: `UPDATE ... SET state = :replacement WHERE key = :key
+/// AND state = :expected`; Redis: `WATCH`/`MULTI`), in one atomic step; when it is not,
+/// nothing is written: read the state again and redo the call. A missing value stands for
+/// the fresh state, whose encoding is then `expected`: insert it if absent, or use an
+/// upsert whose update applies only when the stored value equals `expected`.
+///
+/// Not secret: the state holds MACs and counters, never a token.
+#[derive(Clone, PartialEq, Eq, Hash)]
+#[must_use = "a state update does nothing until the service writes it with a compare-and-set"]
+pub struct StateUpdate<const N: usize> {
+    expected: [u8; N],
+    replacement: [u8; N],
+}
+
+impl<const N: usize> StateUpdate<N> {
+    pub(crate) const fn new(expected: [u8; N], replacement: [u8; N]) -> Self {
+        Self {
+            expected,
+            replacement,
+        }
+    }
+
+    /// The encoding of the state the call read: the store must still hold it.
+    #[must_use]
+    pub const fn expected(&self) -> &[u8; N] {
+        &self.expected
+    }
+
+    /// The encoding of the new state, to store in its place.
+    #[must_use]
+    pub const fn replacement(&self) -> &[u8; N] {
+        &self.replacement
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for StateUpdate<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StateUpdate")
+            .field("bytes", &N)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,4 +1,4 @@
-//! The MAC key under which issued-token records are made: [`TokenKey`] and its public [`KeyId`].
+//! The MAC key under which token records are made: [`TokenKey`].
 
 use core::fmt;
 
@@ -8,6 +8,7 @@ use sha2::Sha256;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, RngError, Violation, ViolationKind};
+use crate::key_id::KeyId;
 
 /// Domain tag of the key-id derivation; token MACs use a different tag.
 const KEY_ID_TAG: &[u8] = b"password-mgmt/v1/key-id\0";
@@ -54,7 +55,10 @@ impl TokenKey {
         let digest: [u8; 32] = id_mac.finalize().into_bytes().into();
         // A 32-byte digest always has an 8-byte head; the fallback is never taken.
         let id = digest.first_chunk().copied().unwrap_or_default();
-        Self { mac, id: KeyId(id) }
+        Self {
+            mac,
+            id: KeyId::from_bytes(id),
+        }
     }
 
     /// A key from a byte slice, which must be exactly 32 bytes long.
@@ -132,44 +136,33 @@ const _: () = {
     wipes_on_drop::<hmac::digest::block_api::Buffer<sha2::block_api::Sha256VarCore>>();
 };
 
-/// The public id of a [`TokenKey`]: the first 8 bytes of `HMAC-SHA256(key, tag)`.
+/// The token MAC keys a service holds: one to issue with, any number to verify with.
 ///
-/// It names the key a record was made under, so that services can rotate keys and tell a
-/// record made under another key from a wrong guess. It is derived one-way from the key,
-/// but it is a check value: whoever sees it (it is in every record, and in
-/// [`Error::KeyMismatch`](crate::Error::KeyMismatch) messages) can test guesses of the key
-/// against it. That is harmless for a key of 32 uniformly random bytes
-/// ([`TokenKey::generate`]) and fatal for a password or other guessable key. Two different
-/// keys share an id with probability `2^-64`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId([u8; KeyId::LEN]);
+/// Implemented by a single [`TokenKey`] and by a [`TokenKeyRing`](crate::TokenKeyRing);
+/// every call that issues or verifies takes either.
+pub trait TokenKeys: sealed::Sealed {
+    /// The key new tokens are made under.
+    fn current(&self) -> &TokenKey;
 
-impl KeyId {
-    /// Length in bytes.
-    pub const LEN: usize = 8;
+    /// The key with this id, if held.
+    fn get(&self, id: KeyId) -> Option<&TokenKey>;
+}
 
-    /// A key id from its bytes (as stored in a record).
-    #[must_use]
-    pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
-        Self(bytes)
+impl TokenKeys for TokenKey {
+    fn current(&self) -> &TokenKey {
+        self
     }
 
-    /// The id's bytes.
-    #[must_use]
-    pub const fn to_bytes(self) -> [u8; Self::LEN] {
-        self.0
+    fn get(&self, id: KeyId) -> Option<&TokenKey> {
+        (self.id == id).then_some(self)
     }
 }
 
-impl fmt::Display for KeyId {
-    /// Lower-case hex, 16 characters.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
+pub(crate) mod sealed {
+    /// Only this crate's key holders implement [`TokenKeys`](super::TokenKeys).
+    #[allow(unreachable_pub, reason = "a sealed trait: public but unnameable outside")]
+    pub trait Sealed {}
 
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({self})")
-    }
+    impl Sealed for super::TokenKey {}
+    impl Sealed for crate::key_ring::TokenKeyRing {}
 }

@@ -51,13 +51,28 @@ use crate::{
     TokenParams,
 };
 
-/// Deserializes a field, prefixing any error with the field's API name.
+/// Deserializes a field, prefixing any error with the field's API name, once.
+///
+/// `serde_json` alone names no field in a type error (`invalid type: string "8", expected
+/// i64`), so the prefix is what tells the client which field it was. A deserializer that
+/// tracks the path itself (`serde_path_to_error`, which axum's `Json` extractor uses)
+/// already prints `length: ` before the error; prefixing as well would name the field
+/// twice (`length: length: invalid type ...`). Such a deserializer is recognised by its
+/// type's name. That name is meant for diagnostics, and this is one: if it ever changed,
+/// the field would be named twice again, never not at all.
 fn named<'de, D, T>(deserializer: D, field: &'static str) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    T::deserialize(deserializer).map_err(|e| de::Error::custom(format_args!("{field}: {e}")))
+    let tracks_path = core::any::type_name::<D>().starts_with("serde_path_to_error::");
+    T::deserialize(deserializer).map_err(|e| {
+        if tracks_path {
+            e
+        } else {
+            de::Error::custom(format_args!("{field}: {e}"))
+        }
+    })
 }
 
 /// One deserializer function per field name, for `#[serde(deserialize_with = ...)]`.
@@ -173,6 +188,7 @@ pub struct DigitTokenResponse {
 }
 
 impl From<&Issued> for DigitTokenResponse {
+    /// The 200 body for a token whose issuance was stored.
     fn from(issued: &Issued) -> Self {
         Self {
             digit_token: Some(TokenText(Zeroizing::new(issued.token.as_str().into()))),
@@ -386,17 +402,18 @@ pub struct PasswordInfo {
 }
 
 impl PasswordInfo {
-    /// The encryptor for `publicKey`.
+    /// The encryptor for `publicKey`, with the scheme the server's key serves (the API's
+    /// recipe is [`Scheme::Pkcs1v15`](crate::Scheme::Pkcs1v15); the response does not say).
     ///
     /// # Errors
     /// [`Error::Key`] as [`PasswordEncryptor::from_spki_base64`], with
     /// [`KeyError::Malformed`](crate::KeyError::Malformed) when `publicKey` is absent.
-    pub fn encryptor(&self) -> Result<PasswordEncryptor, Error> {
+    pub fn encryptor(&self, scheme: crate::Scheme) -> Result<PasswordEncryptor, Error> {
         let key = self
             .public_key
             .as_deref()
             .ok_or(Error::Key(crate::KeyError::Malformed))?;
-        PasswordEncryptor::from_spki_base64(key)
+        PasswordEncryptor::from_spki_base64(key, scheme)
     }
 
     /// The policy from `policies` (an empty policy when absent).
@@ -557,6 +574,24 @@ macro_rules! open_enum {
             }
         }
 
+        impl core::str::FromStr for $name {
+            type Err = core::convert::Infallible;
+
+            /// The known value with this text, or `Unknown` keeping it.
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Ok(match text {
+                    $($text => Self::$variant,)*
+                    _ => Self::Unknown(text.into()),
+                })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
@@ -632,54 +667,103 @@ pub struct ErrorResponse {
 }
 
 impl ErrorResponse {
-    /// The error body for `error`, with a tracking id drawn from `rng`.
+    /// The error body for `code`, with the API's generic message for it
+    /// ([`DetailCode::message`]) and one cause per item of `causes` (none: no `causes`).
     ///
-    /// The message is the API's generic text for the detail code. Invalid input gets one
-    /// cause per violation; a disabled feature and an undecryptable password get the
-    /// error's own message as their cause; internal faults get no cause, so that nothing
-    /// about keys, records or the RNG reaches a client (log the error on your side with
-    /// the tracking id). Use [`DetailCode::http_status`] on
-    /// [`Error::detail_code`] for the status.
+    /// ```
+    /// use password_mgmt::{DetailCode, wire::{ErrorResponse, TrackingId}};
     ///
-    /// # Errors
-    /// [`Error::Rng`] when the RNG fails.
-    pub fn from_error<R: TryCryptoRng + ?Sized>(error: &Error, rng: &mut R) -> Result<Self, Error> {
-        let code = error.detail_code();
-        let generic = match code {
-            DetailCode::BadRequestContent => {
-                "The request was syntactically correct but its content is semantically invalid."
-            }
-            DetailCode::Forbidden => {
-                "The server understood the request but refuses to authorize it."
-            }
-            DetailCode::InternalFault => "An internal fault occurred.",
-        };
-        let causes: Vec<ErrorMessage> = match error {
+    /// let id = TrackingId::from_bytes([0xab; 16]);
+    /// let body = ErrorResponse::new(DetailCode::NotFound, id, ["no password change has this requestId".into()]);
+    /// assert_eq!(body.detail_code.as_deref(), Some("404 Not found"));
+    /// assert_eq!(body.tracking_id.as_deref(), Some("abababababababababababababababab"));
+    /// assert_eq!(body.causes.unwrap().len(), 1);
+    /// ```
+    #[must_use]
+    pub fn new(
+        code: DetailCode,
+        tracking_id: TrackingId,
+        causes: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let causes: Vec<ErrorMessage> = causes.into_iter().map(ErrorMessage::english).collect();
+        Self {
+            detail_code: Some(code.as_str().into()),
+            tracking_id: Some(format!("{tracking_id}")),
+            messages: Some(alloc::vec![ErrorMessage::english(code.message().into())]),
+            causes: (!causes.is_empty()).then_some(causes),
+        }
+    }
+
+    /// The error body for `error`.
+    ///
+    /// The detail code is [`Error::detail_code`] (use [`DetailCode::http_status`] for the
+    /// status). Invalid input gets one cause per violation, each naming its field once; a
+    /// refusal the caller can act on (digit tokens disabled, a locked-out user, a rate
+    /// limit, an undecryptable password) gets the error's own message; internal faults get
+    /// no cause, so that nothing about keys, records or the RNG reaches a client (log the
+    /// error on your side with the tracking id).
+    #[must_use]
+    pub fn from_error(error: &Error, tracking_id: TrackingId) -> Self {
+        let causes: Vec<String> = match error {
             Error::Invalid(violations) => violations
                 .as_slice()
                 .iter()
-                .map(|v| ErrorMessage::english(format!("{v}")))
+                .map(|v| format!("{v}"))
                 .collect(),
-            Error::DigitTokenDisabled | Error::Decryption => {
-                alloc::vec![ErrorMessage::english(format!("{error}"))]
-            }
+            Error::DigitTokenDisabled
+            | Error::Decryption
+            | Error::UserLockedOut
+            | Error::RateLimited { .. } => alloc::vec![format!("{error}")],
             _ => Vec::new(),
         };
-        Ok(Self {
-            detail_code: Some(code.as_str().into()),
-            tracking_id: Some(tracking_id(rng)?),
-            messages: Some(alloc::vec![ErrorMessage::english(generic.into())]),
-            causes: (!causes.is_empty()).then_some(causes),
-        })
+        Self::new(error.detail_code(), tracking_id, causes)
     }
 }
 
-/// 16 random bytes as 32 lower-case hex digits.
-fn tracking_id<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<String, Error> {
-    let mut bytes = [0u8; 16];
-    rng.try_fill_bytes(&mut bytes)
-        .map_err(|_| Error::Rng(RngError::Failed))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+/// The `trackingId` of an error body: 16 random bytes, written as 32 lower-case hex
+/// digits. Log it beside the error's detail, so that a client's report can be matched.
+///
+/// ```
+/// use password_mgmt::wire::TrackingId;
+/// use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+///
+/// let id = TrackingId::generate(&mut ChaCha20Rng::seed_from_u64(1));
+/// assert_eq!(id.to_string().len(), 32);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TrackingId([u8; 16]);
+
+impl TrackingId {
+    /// A tracking id from its bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// A fresh random tracking id from an infallible RNG.
+    pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// A fresh random tracking id from a fallible RNG.
+    ///
+    /// # Errors
+    /// [`Error::Rng`] when the RNG fails.
+    pub fn try_generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, Error> {
+        let mut bytes = [0u8; 16];
+        rng.try_fill_bytes(&mut bytes)
+            .map_err(|_| Error::Rng(RngError::Failed))?;
+        Ok(Self(bytes))
+    }
+}
+
+impl fmt::Display for TrackingId {
+    /// 32 lower-case hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 /// One message of an [`ErrorResponse`].
@@ -745,14 +829,13 @@ pub struct TooManyRequests {
 }
 
 impl TooManyRequests {
-    /// The body for a [`RateDecision::Limited`](crate::RateDecision::Limited), and the
-    /// value of the `Retry-After` header in whole seconds; `None` when the decision allows.
+    /// The API's 429 body. Send it with a `Retry-After` header of
+    /// [`RetryAfter::seconds`](crate::RetryAfter::seconds) (every refusal carries a
+    /// [`RetryAfter`](crate::RetryAfter)).
     #[must_use]
-    pub fn for_decision(decision: crate::RateDecision) -> Option<(Self, u64)> {
-        let seconds = decision.retry_after_seconds()?;
-        let body = Self {
-            message: Some("Rate Limit Exceeded".into()),
-        };
-        Some((body, seconds))
+    pub fn new() -> Self {
+        Self {
+            message: Some(DetailCode::TooManyRequests.message().into()),
+        }
     }
 }

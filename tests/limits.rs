@@ -1,5 +1,6 @@
-//! Rate limits, the guess budget and key rings: bounds, the any-window guarantee (as a
-//! property), unusual instants, encodings, a simulated week of attack, and rotation.
+//! Rate limits, the guess budget, the consecutive cap and key rings: bounds, the any-window
+//! guarantee (as a property), clocks that disagree, unusual instants, encodings, the
+//! configuration forms, a simulated month of attack, and rotation.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,12 +18,12 @@
 
 mod fixtures;
 
-use fixtures::{key, t0};
+use fixtures::{issue_stored, key, subject, t0, verify_stored};
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    Error, GuessBudget, GuessLimits, Outcome, PasswordKeyPair, PasswordKeyRing, RateDecision,
-    RateLimit, RateLimiter, RecordError, Scheme, TokenKey, TokenKeyRing, TokenLength, TokenParams,
-    TokenTtl, ViolationKind, issue,
+    Error, NewPassword, Outcome, PasswordKeyPair, PasswordKeyRing, RateDecision, RateLimit,
+    RateLimiter, RecordError, RetryAfter, Scheme, TokenKey, TokenKeyRing, TokenParams,
+    UserLimits, UserState, ViolationKind,
 };
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -61,29 +62,37 @@ fn rate_limit_bounds() {
     }
 }
 
-/// Runs `times` through a fresh limiter and returns the instants that were allowed.
-/// Every refusal's wait is exact: allowed at `now + retry_after`, not a nanosecond before.
+/// Runs `times` through a fresh limiter, storing each allowed event's update as a service
+/// does, and returns the instants that were allowed. Every refusal's wait is exact: allowed
+/// at `now + retry_after`, not a nanosecond before.
 fn allowed(limit: &RateLimit, times: &[UtcDateTime]) -> Vec<UtcDateTime> {
     let mut limiter = RateLimiter::new();
     let mut out = Vec::new();
     for &now in times {
         let check = limiter.check(limit, now);
-        match check.decision {
-            RateDecision::Allowed => out.push(now),
-            RateDecision::Limited { retry_after } => {
-                assert!(retry_after > Duration::ZERO);
-                // (Except at the end of time, where nothing is ever allowed again.)
-                if let Some(then) = now.checked_add(retry_after + limit.interval()) {
-                    let then = then - limit.interval();
-                    assert_eq!(limiter.peek(limit, then), RateDecision::Allowed);
-                    let just_before = then - Duration::nanoseconds(1);
-                    assert!(!limiter.peek(limit, just_before).is_allowed());
-                }
-                assert_eq!(check.limiter, limiter, "a limited check changes nothing");
-            }
-            _ => unreachable!(),
+        if let Some(update) = check.update() {
+            // An allowed event, or a clamp of state from a clock too far ahead.
+            assert_eq!(update.expected(), &limiter.encode());
+            limiter = RateLimiter::decode(update.replacement()).unwrap();
         }
-        limiter = check.limiter;
+        if let Some(retry_after) = check.limited() {
+            if check.clock_lead() <= limit.clock_tolerance() {
+                assert!(check.update().is_none(), "a limited check changes nothing");
+            }
+            let wait = retry_after.duration();
+            assert!(wait > Duration::ZERO);
+            // (Except at the end of time, where nothing is ever allowed again.)
+            if let Some(then) = now.checked_add(wait + limit.interval()) {
+                let then = then - limit.interval();
+                assert_eq!(limiter.peek(limit, then), RateDecision::Allowed);
+                let just_before = then - Duration::nanoseconds(1);
+                assert!(!limiter.peek(limit, just_before).is_allowed());
+            }
+            continue;
+        }
+        assert!(check.update().is_some(), "an allowed event changes the state");
+        assert!(check.stored().is_allowed());
+        out.push(now);
     }
     out
 }
@@ -129,87 +138,215 @@ proptest! {
     /// Decoding is total and strict: any bytes give a value that re-encodes to them, or
     /// an error. Half the inputs start as valid encodings with a few bytes changed.
     #[test]
-    fn limiter_and_budget_decoding_is_strict(
-        bytes in prop::collection::vec(any::<u8>(), 0..40),
+    fn limiter_decoding_is_strict(
+        bytes in prop::collection::vec(any::<u8>(), 0..20),
         seconds in -300_000_000_000i64..250_000_000_000,
         nanos in 0u32..1_000_000_000,
-        flips in prop::collection::vec((0usize..27, any::<u8>()), 0..3),
+        flips in prop::collection::vec((0usize..14, any::<u8>()), 0..3),
     ) {
-        for (constructed, candidate) in [(false, bytes.clone()), (true, {
-            let mut b = GuessBudget::new().encode().to_vec();
-            b[1] = 1;
-            b[2..10].copy_from_slice(&seconds.to_be_bytes());
-            b[10..14].copy_from_slice(&nanos.to_be_bytes());
-            for &(at, v) in &flips { b[at] = v; }
-            b
-        })] {
-            if constructed && flips.is_empty() {
-                prop_assert!(GuessBudget::decode(&candidate).is_ok(), "a valid encoding decodes");
-            }
-            if let Ok(budget) = GuessBudget::decode(&candidate) {
-                prop_assert_eq!(budget.encode().to_vec(), candidate.clone());
-            }
-            let short = &candidate[..candidate.len().min(RateLimiter::ENCODED_LEN)];
-            if let Ok(limiter) = RateLimiter::decode(short) {
-                prop_assert_eq!(limiter.encode().to_vec(), short.to_vec());
+        let mut constructed = RateLimiter::new().encode().to_vec();
+        constructed[1] = 1;
+        constructed[2..10].copy_from_slice(&seconds.to_be_bytes());
+        constructed[10..14].copy_from_slice(&nanos.to_be_bytes());
+        if seconds.abs() < 250_000_000_000 {
+            prop_assert!(RateLimiter::decode(&constructed).is_ok(), "a valid encoding decodes");
+        }
+        for &(at, v) in &flips { constructed[at] = v; }
+        for candidate in [bytes, constructed] {
+            if let Ok(limiter) = RateLimiter::decode(&candidate) {
+                prop_assert_eq!(limiter.encode().to_vec(), candidate);
             }
         }
     }
 
-    /// A clock that jumps backwards never buys events: at most burst + (span / interval).
+    /// Nodes whose clocks disagree by up to the tolerance: readings that jitter back by up
+    /// to the tolerance never buy events, and the any-window bound holds over the readings.
     #[test]
-    fn a_clock_going_backwards_buys_nothing(
+    fn clocks_within_the_tolerance_buy_nothing(
         max in 1u32..=20,
         window_s in 1i64..=3_600,
-        steps_ms in prop::collection::vec(-7_200_000i64..=600_000, 1..300),
+        steps in prop::collection::vec((0i64..=600_000, 0i64..=5_000), 1..300),
     ) {
         let limit = RateLimit::new(max, Duration::seconds(window_s)).unwrap();
-        let mut now = t0();
-        let times: Vec<_> = steps_ms.iter().map(|&g| { now += Duration::milliseconds(g); now }).collect();
+        assert_eq!(limit.clock_tolerance(), Duration::seconds(5));
+        let mut base = t0();
+        let times: Vec<_> = steps
+            .iter()
+            .map(|&(gap_ms, behind_ms)| {
+                base += Duration::milliseconds(gap_ms);
+                base - Duration::milliseconds(behind_ms)
+            })
+            .collect();
         let ok = allowed(&limit, &times);
         let latest = *times.iter().max().unwrap();
-        let span = (latest - times[0]).max(Duration::ZERO);
+        let span = (latest - times[0]).max(Duration::ZERO) + limit.clock_tolerance();
         let bound = i128::from(limit.burst()) + span.whole_nanoseconds() / limit.interval().whole_nanoseconds();
         prop_assert!(ok.len() as i128 <= bound, "{} > {}", ok.len(), bound);
-        // And the any-window bound holds over the clock's readings, whatever their order.
         prop_assert!(busiest_window(&ok, limit.window()) <= max as usize);
     }
+
+    /// The configuration form round-trips for every valid limit.
+    #[test]
+    fn the_configuration_form_round_trips(max in 1u32..=10_000, window_s in 1i64..=31_622_400) {
+        let limit = RateLimit::new(max, Duration::seconds(window_s)).unwrap();
+        let text = limit.to_string();
+        prop_assert_eq!(text.parse::<RateLimit>().unwrap(), limit, "{}", text);
+    }
+}
+
+#[test]
+fn configuration_forms_parse_or_say_why_not() {
+    for (text, max, window) in [
+        ("10/1h", 10, Duration::hours(1)),
+        (" 100/24h ", 100, Duration::days(1)),
+        ("5/h", 5, Duration::hours(1)),
+        ("30/10m", 30, Duration::minutes(10)),
+        ("1/1s", 1, Duration::SECOND),
+        ("10000/366d", 10_000, Duration::days(366)),
+    ] {
+        assert_eq!(
+            text.parse::<RateLimit>().unwrap(),
+            RateLimit::new(max, window).unwrap(),
+            "{text}"
+        );
+    }
+    for text in ["", "10", "10/", "/1h", "ten/1h", "10/1x", "10/1H", "-1/1h", "10 / 1h", "10/1h/2"] {
+        let err = text.parse::<RateLimit>().unwrap_err();
+        assert_eq!(err.violations()[0].field(), "rateLimit", "{text:?}");
+    }
+    // Well-formed but out of range: the range errors of `new`, every one.
+    let err = "0/367d".parse::<RateLimit>().unwrap_err();
+    let fields: Vec<_> = err.violations().iter().map(|v| v.field()).collect();
+    assert_eq!(fields, ["max", "window"]);
+    assert!("99999999999/1h".parse::<RateLimit>().is_err());
+}
+
+/// The issue's case: two nodes 50 ms apart share a user's state; an attacker alternates
+/// between them as fast as it can. The state only moves forward and nothing resets it, so
+/// the hourly bound of 10 holds: not 12 in 11 ms, as a reset gave.
+#[test]
+fn two_nodes_50_ms_apart_keep_the_bound() {
+    let limits = UserLimits::default()
+        .with_requests(RateLimit::new(10_000, Duration::hours(1)).unwrap());
+    let params = TokenParams::default().with_attempt_limit(password_mgmt::AttemptLimit::MAX);
+    let skew = Duration::milliseconds(50);
+    let mut rng = ChaCha20Rng::seed_from_u64(50);
+    let mut state = UserState::new();
+    let mut failures_true_time = Vec::new();
+    let mut failures_readings = Vec::new();
+    let mut max_lead = Duration::ZERO;
+    let mut true_now = t0();
+    let end = t0() + Duration::hours(1);
+    let mut step = 0u32;
+    while true_now < end {
+        // Node A reads the true time, node B 50 ms less; the attacker alternates.
+        let reading = if step % 2 == 0 { true_now } else { true_now - skew };
+        step += 1;
+        if state.record().is_none_or(|r| r.is_locked() || reading >= r.expires_at()) {
+            state = issue_stored(&mut rng, &key(), &state, &params, &limits, reading)
+                .unwrap()
+                .1;
+        }
+        let verification = state
+            .verify(&key(), &subject(), &password_mgmt::Candidate::new("000000").unwrap(), &limits, reading)
+            .unwrap();
+        max_lead = max_lead.max(verification.clock_lead());
+        if let Some(update) = verification.update() {
+            state = UserState::decode(update.replacement()).unwrap();
+        }
+        if verification.stored().is_counted_failure() {
+            failures_true_time.push(true_now);
+            failures_readings.push(reading);
+        }
+        // Every millisecond for the first 20 ms, then every second.
+        true_now += if step < 20 { Duration::MILLISECOND } else { Duration::SECOND };
+    }
+    assert!(max_lead <= skew, "{max_lead}");
+    assert_eq!(busiest_window(&failures_readings, Duration::hours(1)), 10);
+    assert_eq!(busiest_window(&failures_true_time, Duration::hours(1)), 10);
+    assert_eq!(failures_true_time.len(), 10);
+    // The burst of 6 came in the first milliseconds; nothing more until 12 minutes later.
+    assert_eq!(busiest_window(&failures_true_time, Duration::milliseconds(11)), 6);
+}
+
+#[test]
+fn a_lead_beyond_the_tolerance_is_reported_and_clamped_not_reset() {
+    let limit = RateLimit::new(10, Duration::hours(1)).unwrap();
+    // A node two hours ahead spends the whole burst.
+    let ahead = t0() + Duration::hours(2);
+    let spent: Vec<_> = std::iter::repeat_n(ahead, 6).collect();
+    let mut limiter = RateLimiter::new();
+    for &at in &spent {
+        let check = limiter.check(&limit, at);
+        limiter = RateLimiter::decode(check.update().unwrap().replacement()).unwrap();
+    }
+    // A node with the right clock sees the lead, and clamps: the wait is what the most
+    // restrictive state a node within the tolerance could have written gives (the burst
+    // spent now, plus the tolerance), not two hours more, and not a fresh burst.
+    let lead = limiter.clock_lead(&limit, t0());
+    assert_eq!(lead, Duration::hours(2));
+    let check = limiter.check(&limit, t0());
+    assert_eq!(check.clock_lead(), Duration::hours(2));
+    let wait = check.limited().expect("no fresh burst").duration();
+    assert_eq!(wait, limit.interval() + limit.clock_tolerance());
+    // Within the tolerance, a lead is honoured as it is: the true wait.
+    let near = t0() + Duration::seconds(3);
+    let mut limiter = RateLimiter::new();
+    for _ in 0..6 {
+        let check = limiter.check(&limit, near);
+        limiter = RateLimiter::decode(check.update().unwrap().replacement()).unwrap();
+    }
+    let check = limiter.check(&limit, t0());
+    assert_eq!(check.clock_lead(), Duration::seconds(3));
+    assert_eq!(
+        check.limited().unwrap().duration(),
+        limit.interval() + Duration::seconds(3)
+    );
+    // From the clamp on, the bound holds in the reading node's clock.
+    let mut times: Vec<_> = (0..3600).map(|s| t0() + Duration::seconds(s)).collect();
+    times.insert(0, ahead);
+    let ok = allowed(&limit, &times);
+    let after_clamp: Vec<_> = ok.iter().copied().filter(|&t| t < ahead).collect();
+    assert!(busiest_window(&after_clamp, Duration::hours(1)) <= 10);
+    // The tolerance is configurable, within bounds.
+    assert!(limit.with_clock_tolerance(Duration::ZERO).is_ok());
+    assert!(limit.with_clock_tolerance(Duration::minutes(6)).is_err());
+    assert!(limit.with_clock_tolerance(Duration::seconds(-1)).is_err());
 }
 
 #[test]
 fn unusual_instants() {
     let limit = RateLimit::new(2, Duration::minutes(1)).unwrap();
-    // The first event ever, and a burst.
-    let fresh = RateLimiter::new();
-    let one = fresh.check(&limit, t0());
-    assert!(one.decision.is_allowed());
-    let two = one.limiter.check(&limit, t0());
-    assert!(two.decision.is_allowed());
-    let three = two.limiter.check(&limit, t0());
+    // The first event ever, a burst, and the third refused with the exact wait.
+    assert_eq!(allowed(&limit, &[t0(), t0(), t0()]), [t0(), t0()]);
+    let two = {
+        let one = RateLimiter::new().check(&limit, t0());
+        let one = RateLimiter::decode(one.update().unwrap().replacement()).unwrap();
+        let two = one.check(&limit, t0());
+        RateLimiter::decode(two.update().unwrap().replacement()).unwrap()
+    };
+    let third = two.check(&limit, t0());
+    let retry_after = third.limited().unwrap();
+    assert_eq!(retry_after.duration(), Duration::minutes(1));
+    assert_eq!(retry_after.seconds(), 60);
     assert_eq!(
-        three.decision,
-        RateDecision::Limited {
-            retry_after: Duration::minutes(1)
-        }
+        third.stored(),
+        RateDecision::Limited { retry_after }
     );
-    assert_eq!(three.decision.retry_after_seconds(), Some(60));
     // A huge gap makes the limiter fresh again.
     let later = t0() + Duration::days(3_650);
-    let again = two.limiter.check(&limit, later);
-    assert!(again.decision.is_allowed());
-    assert!(again.limiter.check(&limit, later).decision.is_allowed());
-    // A clock stepped back a day: refused, with the true wait, and recognisable.
+    assert_eq!(allowed(&limit, &[t0(), t0(), later, later]).len(), 4);
+    // A clock stepped back a day: the state's lead is reported and clamped (the tolerance
+    // is 5 s), so the wait is the interval plus the tolerance, not a day.
     let back = t0() - Duration::days(1);
-    let stepped_back = two.limiter.check(&limit, back);
+    assert_eq!(two.clock_lead(&limit, back), Duration::days(1));
+    let stepped_back = two.check(&limit, back);
     assert_eq!(
-        stepped_back.decision,
-        RateDecision::Limited {
-            retry_after: Duration::days(1) + Duration::minutes(1)
-        }
+        stepped_back.limited().unwrap().duration(),
+        Duration::minutes(1) + Duration::seconds(5)
     );
-    assert!(two.limiter.from_the_future(&limit, back));
-    assert!(!two.limiter.from_the_future(&limit, t0()));
-    assert!(!RateLimiter::new().from_the_future(&limit, back));
+    assert_eq!(two.clock_lead(&limit, t0()), Duration::ZERO);
+    assert_eq!(RateLimiter::new().clock_lead(&limit, back), Duration::ZERO);
     // The ends of time: nothing panics, nothing overflows, nothing slips through.
     for now in [
         UtcDateTime::MIN,
@@ -218,36 +355,31 @@ fn unusual_instants() {
     ] {
         let times = vec![now; 50];
         assert!(allowed(&limit, &times).len() <= 2, "{now}");
-        let mut limiter = RateLimiter::new();
-        for _ in 0..5 {
-            limiter = limiter.check(&limit, now).limiter;
-        }
-        assert_eq!(RateLimiter::decode(&limiter.encode()).unwrap(), limiter);
     }
     assert!(allowed(&limit, &[UtcDateTime::MAX; 3]).is_empty());
     // Sub-second waits round up for Retry-After.
     let fast = RateLimit::new(1, Duration::SECOND).unwrap();
-    let used = RateLimiter::new().check(&fast, t0()).limiter;
+    let check = RateLimiter::new().check(&fast, t0());
+    let used = RateLimiter::decode(check.update().unwrap().replacement()).unwrap();
     let wait = used
         .check(&fast, t0() + Duration::milliseconds(300))
-        .decision;
-    assert_eq!(
-        wait,
-        RateDecision::Limited {
-            retry_after: Duration::milliseconds(700)
-        }
-    );
-    assert_eq!(wait.retry_after_seconds(), Some(1));
+        .limited()
+        .unwrap();
+    assert_eq!(wait.duration(), Duration::milliseconds(700));
+    assert_eq!(wait.seconds(), 1);
+    assert_eq!(wait.to_string(), "1");
     assert_eq!(
         used.peek(&fast, t0() + Duration::SECOND),
         RateDecision::Allowed
     );
+    assert!(RetryAfter::new(Duration::nanoseconds(-1)).is_none());
 }
 
 #[test]
-fn limiter_and_budget_encodings_are_strict() {
+fn limiter_encodings_are_strict() {
     let limit = RateLimit::new(5, Duration::hours(1)).unwrap();
-    let used = RateLimiter::new().check(&limit, t0()).limiter;
+    let check = RateLimiter::new().check(&limit, t0());
+    let used = RateLimiter::decode(check.update().unwrap().replacement()).unwrap();
     for limiter in [RateLimiter::new(), used] {
         let bytes = limiter.encode();
         assert_eq!(bytes.len(), RateLimiter::ENCODED_LEN);
@@ -282,216 +414,162 @@ fn limiter_and_budget_encodings_are_strict() {
             "{len}"
         );
     }
-
-    let limits = GuessLimits::default();
-    let budget = spend(GuessBudget::new(), &limits, 3);
-    let bytes = budget.encode();
-    assert_eq!(bytes.len(), GuessBudget::ENCODED_LEN);
-    assert_eq!(GuessBudget::decode(&bytes).unwrap(), budget);
-    assert_eq!(
-        GuessBudget::decode(&GuessBudget::new().encode()).unwrap(),
-        GuessBudget::new()
-    );
-    let mut bad = bytes;
-    bad[14] = 7;
-    assert_eq!(
-        GuessBudget::decode(&bad),
-        Err(Error::Record(RecordError::InvalidField("longWindow")))
-    );
-    assert!(GuessBudget::decode(&bytes[..26]).is_err());
 }
 
-/// `n` failed guesses at `t0()` on fresh tokens, starting from `budget`.
-fn spend(mut budget: GuessBudget, limits: &GuessLimits, n: usize) -> GuessBudget {
+/// Limits whose request limit never gets in the way.
+fn budget_only() -> UserLimits {
+    UserLimits::default().with_requests(RateLimit::new(10_000, Duration::SECOND).unwrap())
+}
+
+/// `n` malformed guesses at `t0()` on fresh tokens, starting from `state`.
+fn spend(mut state: UserState, n: usize) -> UserState {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let limits = budget_only();
     for _ in 0..n {
-        let issued = issue(&mut rng, &key(), "u", &TokenParams::default(), t0()).unwrap();
-        let v = issued
-            .record
-            .verify_with_budget(&key(), &budget, limits, "u", "x", t0())
-            .unwrap();
-        assert!(matches!(v.outcome, Outcome::Malformed { .. }));
-        budget = v.budget;
+        state = issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &limits, t0())
+            .unwrap()
+            .1;
+        let (outcome, next) =
+            verify_stored(&state, &key(), &subject(), "x", &limits, t0()).unwrap();
+        assert!(matches!(outcome, Outcome::Malformed { .. }), "{outcome:?}");
+        state = next;
     }
-    budget
+    state
 }
 
 #[test]
 fn a_spent_budget_refuses_even_the_right_token_and_a_success_refills_it() {
-    let limits = GuessLimits::default();
+    let limits = budget_only();
     // Default short limit: a burst of 6 failures.
-    let budget = spend(GuessBudget::new(), &limits, 6);
+    let state = spend(UserState::new(), 6);
     let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let issued = issue(&mut rng, &key(), "u", &TokenParams::default(), t0()).unwrap();
+    let (issued, state) =
+        issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &limits, t0()).unwrap();
     let token = issued.token.as_str();
-    let refused = issued
-        .record
-        .verify_with_budget(&key(), &budget, &limits, "u", token, t0())
-        .unwrap();
+    let (outcome, after) = verify_stored(&state, &key(), &subject(), token, &limits, t0()).unwrap();
     assert_eq!(
-        refused.outcome,
+        outcome,
         Outcome::BudgetExhausted {
-            retry_after: Duration::minutes(12)
+            retry_after: RetryAfter::new(Duration::minutes(12)).unwrap()
         }
     );
+    assert_eq!(after, state, "nothing counted");
     assert_eq!(
-        (refused.record, refused.budget),
-        (issued.record.clone(), budget),
-        "nothing counted"
+        state.guess_budget(&limits, t0()).retry_after().map(RetryAfter::seconds),
+        Some(720)
     );
-    // Twelve minutes later one more guess is allowed: the right one, which refills the budget.
+    // Twelve minutes later one more guess is allowed, but the 5-minute token expired.
     let later = t0() + Duration::minutes(12);
-    let accepted = issued
-        .record
-        .verify_with_budget(&key(), &budget, &limits, "u", token, later);
-    let accepted = accepted.unwrap();
     assert_eq!(
-        accepted.outcome,
-        Outcome::Expired,
-        "the 5-minute token expired meanwhile"
+        verify_stored(&state, &key(), &subject(), token, &limits, later).unwrap().0,
+        Outcome::Expired
     );
-    let fresh = issue(&mut rng, &key(), "u", &TokenParams::default(), later).unwrap();
-    let ok = fresh
-        .record
-        .verify_with_budget(&key(), &budget, &limits, "u", fresh.token.as_str(), later)
-        .unwrap();
-    assert_eq!(ok.outcome, Outcome::Accepted);
-    assert_eq!(ok.budget, GuessBudget::new());
-    // Refusals that examine no candidate spend nothing.
-    let used = ok
-        .record
-        .verify_with_budget(&key(), &budget, &limits, "u", "000000", later)
-        .unwrap();
-    assert_eq!((used.outcome, used.budget), (Outcome::AlreadyUsed, budget));
-    // The plain verify never looks at a budget.
-    assert!(matches!(
-        fresh
-            .record
-            .verify(&key(), "u", "000000", later)
-            .unwrap()
-            .outcome,
-        Outcome::Mismatch { .. }
-    ));
+    // A fresh token's right code is accepted and refills the budget.
+    let (fresh, state) =
+        issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &limits, later).unwrap();
+    let (outcome, state) =
+        verify_stored(&state, &key(), &subject(), fresh.token.as_str(), &limits, later).unwrap();
+    assert_eq!(outcome, Outcome::Accepted);
+    assert!(state.guess_budget(&limits, later).is_allowed());
 }
 
 /// The attacker of the issue: issue, fail, reissue, at the fastest pace the service
-/// allows, for a simulated week. Guesses never exceed the budget.
+/// allows, for a simulated month. The rate limits bound every window, and the consecutive
+/// cap stops the attacker at 100 guesses in all.
 #[test]
-fn a_week_of_attack_stays_within_the_budget() {
-    let limits = GuessLimits::default();
-    let requests = RateLimit::new(20, Duration::hours(1)).unwrap(); // generous on purpose
-    let params = TokenParams::new(
-        TokenLength::new(6).unwrap(),
-        TokenTtl::from_minutes(5).unwrap(),
-    );
+fn a_month_of_attack_gets_exactly_100_guesses() {
+    let limits = UserLimits::default()
+        .with_requests(RateLimit::new(20, Duration::hours(1)).unwrap()); // generous on purpose
+    let params = TokenParams::default();
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let start = t0();
-    let end = start + Duration::weeks(1);
+    let end = start + Duration::days(30);
     let mut now = start;
-    let mut budget = GuessBudget::new();
-    let mut request_limiter = RateLimiter::new();
-    let mut record = None;
+    let mut state = UserState::new();
     let mut guesses: Vec<UtcDateTime> = Vec::new();
     let mut tokens = 0;
+    let mut locked_out_at = None;
     while now < end {
-        let Some(current) = record.take() else {
+        let live = state
+            .record()
+            .is_some_and(|r| !r.is_locked() && now < r.expires_at());
+        if !live {
             // Ask for a token, as fast as the request limit allows.
-            let check = request_limiter.check(&requests, now);
-            match check.decision {
-                RateDecision::Allowed => {
-                    request_limiter = check.limiter;
-                    record = Some(
-                        issue(&mut rng, &key(), "victim", &params, now)
-                            .unwrap()
-                            .record,
-                    );
+            match issue_stored(&mut rng, &key(), &state, &params, &limits, now) {
+                Ok((_, next)) => {
+                    state = next;
                     tokens += 1;
                 }
-                RateDecision::Limited { retry_after } => now += retry_after,
-                _ => unreachable!(),
+                Err(Error::RateLimited { retry_after }) => now += retry_after.duration(),
+                Err(Error::UserLockedOut) => break,
+                Err(e) => panic!("{e:?}"),
             }
             continue;
-        };
+        }
         // Guess "000000" (right with probability 10^-6; the seed makes it wrong here).
-        let v = current
-            .verify_with_budget(&key(), &budget, &limits, "victim", "000000", now)
-            .unwrap();
-        budget = v.budget;
-        match v.outcome {
+        let (outcome, next) =
+            verify_stored(&state, &key(), &subject(), "000000", &limits, now).unwrap();
+        state = next;
+        match outcome {
             Outcome::Mismatch { .. } => {
                 guesses.push(now);
                 now += Duration::SECOND;
-                record = Some(v.record);
             }
-            Outcome::BudgetExhausted { retry_after } => {
-                now += retry_after;
-                record = Some(v.record);
+            Outcome::BudgetExhausted { retry_after } => now += retry_after.duration(),
+            Outcome::UserLockedOut => {
+                locked_out_at = Some(now);
+                break;
             }
-            Outcome::Locked | Outcome::Expired => {} // reissue
             other => panic!("{other:?}"),
         }
     }
-    let in_week: Vec<_> = guesses.iter().copied().filter(|&t| t < end).collect();
-    assert!(busiest_window(&in_week, Duration::hours(1)) <= 10);
-    assert!(busiest_window(&in_week, Duration::days(1)) <= 100);
-    // Over d days the long limit allows its burst plus one guess per interval:
-    // 51 + 7 days / 28.8 minutes = 51 + 350 = 401, within the 7 x 100 of the daily bound.
-    let long = limits.long();
-    let bound = long.burst() as usize
-        + (Duration::weeks(1).whole_seconds() / long.interval().whole_seconds()) as usize;
-    assert_eq!(bound, 401);
-    assert!(in_week.len() <= bound, "{} guesses", in_week.len());
-    // The attacker really was as fast as allowed (the test is not vacuous).
+    assert!(busiest_window(&guesses, Duration::hours(1)) <= 10);
+    assert!(busiest_window(&guesses, Duration::days(1)) <= 100);
+    assert_eq!(guesses.len(), 100, "over {tokens} tokens");
+    assert_eq!(state.consecutive_failures(), 100);
+    let took = locked_out_at.expect("locked out") - start;
+    // At the fastest pace the limits allow: the hourly limit's (a burst of 6, then one per
+    // 12 minutes) until about 81 guesses, then the daily limit's (one per 28.8 minutes):
+    // 15.1 + 9.1 hours, less what the bursts save.
     assert!(
-        in_week.len() >= bound - 5,
-        "{} guesses over {tokens} tokens",
-        in_week.len()
+        (Duration::hours(23)..Duration::hours(25)).contains(&took),
+        "{took}"
     );
-    println!(
-        "a week of attack: {} guesses over {tokens} tokens",
-        in_week.len()
-    );
+    println!("a month of attack: 100 guesses over {tokens} tokens, locked out after {took}");
 }
 
 #[test]
 fn token_key_ring_rotation() {
     let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
     let id = |bytes: &[u8; 32]| TokenKey::from_bytes(bytes).id();
+    let limits = budget_only();
     let mut ring = TokenKeyRing::new(TokenKey::from_bytes(&a));
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let old = issue(&mut rng, ring.current(), "u", &TokenParams::default(), t0()).unwrap();
+    let (old, old_state) =
+        issue_stored(&mut rng, &ring, &UserState::new(), &TokenParams::default(), &limits, t0())
+            .unwrap();
 
     ring.accept(TokenKey::from_bytes(&b)); // distributed, not yet current
     ring.accept(TokenKey::from_bytes(&b)); // twice: no duplicate
     assert_eq!(ring.current().id(), id(&a));
     assert_eq!(ring.rotate(TokenKey::from_bytes(&b)), id(&a));
     assert_eq!(ring.current().id(), id(&b));
-    let new = issue(&mut rng, ring.current(), "u", &TokenParams::default(), t0()).unwrap();
-    for issued in [&old, &new] {
-        let key = ring.key_for(&issued.record).unwrap();
-        assert_eq!(
-            issued
-                .record
-                .verify(key, "u", issued.token.as_str(), t0())
-                .unwrap()
-                .outcome,
-            Outcome::Accepted
-        );
+    let (new, new_state) =
+        issue_stored(&mut rng, &ring, &UserState::new(), &TokenParams::default(), &limits, t0())
+            .unwrap();
+    assert_eq!(new_state.record().unwrap().key_id(), id(&b));
+    for (issued, state) in [(&old, &old_state), (&new, &new_state)] {
+        let (outcome, _) =
+            verify_stored(state, &ring, &subject(), issued.token.as_str(), &limits, t0()).unwrap();
+        assert_eq!(outcome, Outcome::Accepted);
     }
     assert!(!ring.retire(id(&b)), "the current key cannot be retired");
     assert!(!ring.retire(id(&c)));
     assert!(ring.retire(id(&a)));
-    assert_eq!(
-        ring.key_for(&old.record).unwrap_err(),
-        Error::UnknownTokenKey { record: id(&a) }
-    );
-    assert_eq!(
-        ring.key_for(&old.record)
-            .unwrap_err()
-            .detail_code()
-            .http_status(),
-        500
-    );
+    let err = verify_stored(&old_state, &ring, &subject(), old.token.as_str(), &limits, t0())
+        .unwrap_err();
+    assert_eq!(err, Error::UnknownTokenKey { record: id(&a) });
+    assert_eq!(err.detail_code().http_status(), 500);
     assert!(ring.contains(id(&b)) && !ring.contains(id(&a)));
     let debug = format!("{ring:?}");
     assert_eq!(
@@ -500,38 +578,42 @@ fn token_key_ring_rotation() {
     );
 }
 
+fn pem(bits: u32) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/data/keys/rsa{bits}.pk8.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 #[test]
 fn password_key_ring_rotation() {
-    let pem = |bits: u32| {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/keys/rsa{bits}.pk8.pem",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
-    let pair = |bits| PasswordKeyPair::from_pkcs8_pem(&pem(bits)).unwrap();
+    let pair = |bits, scheme| PasswordKeyPair::from_pkcs8_pem(&pem(bits), scheme).unwrap();
+    let oaep = Scheme::OaepSha256;
     let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let mut ring = PasswordKeyRing::new(pair(2048));
-    let first = ring.current().public_key_id();
+    let mut ring = PasswordKeyRing::new(pair(2048, oaep));
+    let first = ring.current(oaep).unwrap().public_key_id();
+    let new = NewPassword { identity_id: "abby", password: "pw" };
     let encrypted = ring
-        .current()
+        .current(oaep)
+        .unwrap()
         .encryptor()
-        .encrypt(&mut rng, "pw", Scheme::OaepSha256)
+        .encrypt(&mut rng, &new)
         .unwrap();
 
-    ring.add(pair(3072));
-    ring.add(pair(3072)); // no duplicate
-    let next = pair(3072).public_key_id();
+    ring.add(pair(3072, oaep)).unwrap();
+    ring.add(pair(3072, oaep)).unwrap(); // no duplicate
+    let next = pair(3072, oaep).public_key_id();
     assert_eq!(
-        ring.current().public_key_id(),
+        ring.current(oaep).unwrap().public_key_id(),
         first,
         "added keys are not published"
     );
     ring.set_current(next).unwrap();
-    assert_eq!(ring.current().public_key_id(), next);
+    assert_eq!(ring.current(oaep).unwrap().public_key_id(), next);
     // A client that fetched the first key a moment ago.
     assert_eq!(
-        ring.decrypt(&mut rng, &first.to_string(), &encrypted, Scheme::OaepSha256)
+        ring.decrypt(&mut rng, &first.to_string(), &encrypted, "abby")
             .unwrap()
             .as_str(),
         "pw"
@@ -544,7 +626,7 @@ fn password_key_ring_rotation() {
         String::new(),
     ] {
         let err = ring
-            .decrypt(&mut rng, &unknown, &encrypted, Scheme::OaepSha256)
+            .decrypt(&mut rng, &unknown, &encrypted, "abby")
             .unwrap_err();
         assert_eq!(err.violations()[0].field(), "publicKeyId");
         assert!(matches!(
@@ -556,8 +638,49 @@ fn password_key_ring_rotation() {
     assert!(ring.set_current(first).is_err());
     assert_eq!(
         format!("{ring:?}"),
-        format!("PasswordKeyRing {{ current: {next:?}, others: [] }}")
+        format!("PasswordKeyRing {{ current: [{next:?}], others: [] }}")
     );
+}
+
+#[test]
+fn a_password_key_ring_holds_one_current_key_per_scheme() {
+    // The same RSA key cannot serve two schemes (one id, one scheme), so two keys, of the
+    // same size so that a misdirected ciphertext reaches the decryption.
+    let other_2048 = std::fs::read_to_string(format!(
+        "{}/tests/data/cfrg-rsa-guidance/k2048.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let pkcs = PasswordKeyPair::from_pkcs8_pem(&other_2048, Scheme::Pkcs1v15).unwrap();
+    let oaep = PasswordKeyPair::from_pkcs8_pem(&pem(2048), Scheme::OaepSha256Bound).unwrap();
+    let (pkcs_id, oaep_id) = (pkcs.public_key_id(), oaep.public_key_id());
+    let mut ring = PasswordKeyRing::new(pkcs);
+    assert!(ring.current(Scheme::OaepSha256Bound).is_none());
+    ring.add(oaep).unwrap(); // the first key of its scheme becomes current for it
+    // The same key again for another scheme: refused, not silently dropped.
+    let again = PasswordKeyPair::from_pkcs8_pem(&pem(2048), Scheme::Pkcs1v15).unwrap();
+    assert_eq!(
+        ring.add(again).unwrap_err(),
+        Error::Key(password_mgmt::KeyError::SchemeConflict)
+    );
+    assert_eq!(ring.current(Scheme::Pkcs1v15).unwrap().public_key_id(), pkcs_id);
+    assert_eq!(ring.current(Scheme::OaepSha256Bound).unwrap().public_key_id(), oaep_id);
+    assert!(ring.current(Scheme::OaepSha256).is_none());
+    assert!(!ring.retire(pkcs_id) && !ring.retire(oaep_id));
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    // A ciphertext for the OAEP key, sent naming the PKCS#1 key's id: refused uniformly.
+    let new = NewPassword { identity_id: "abby", password: "pw" };
+    let for_oaep = ring.get(&oaep_id.to_string()).unwrap().encryptor().encrypt(&mut rng, &new).unwrap();
+    assert_eq!(
+        ring.decrypt(&mut rng, &oaep_id.to_string(), &for_oaep, "abby").unwrap().as_str(),
+        "pw"
+    );
+    let misdirected = ring.decrypt(&mut rng, &pkcs_id.to_string(), &for_oaep, "abby");
+    assert!(
+        matches!(misdirected, Err(Error::Decryption)) || misdirected.is_ok_and(|p| p.as_str() != "pw"),
+        "a PKCS#1 v1.5 key never opens an OAEP ciphertext"
+    );
+    assert_eq!(ring.pairs().count(), 2);
 }
 
 #[test]
@@ -570,61 +693,49 @@ fn a_window_that_is_not_whole_seconds_says_so() {
 }
 
 #[test]
-fn refusals_come_before_the_budget_and_spend_nothing() {
-    let limits = GuessLimits::default();
-    let spent = spend(GuessBudget::new(), &limits, 6);
+fn refusals_that_need_no_candidate_come_before_the_spent_budget() {
+    let limits = budget_only();
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let issued = issue(&mut rng, &key(), "u", &TokenParams::default(), t0()).unwrap();
-    let mut locked = issued.record.clone();
-    for _ in 0..5 {
-        locked = locked.verify(&key(), "u", "x", t0()).unwrap().record;
-    }
-    let used = issued
-        .record
-        .verify(&key(), "u", issued.token.as_str(), t0())
-        .unwrap()
-        .record;
-    let cases = [
-        (&locked, t0(), Outcome::Locked),
-        (&used, t0(), Outcome::AlreadyUsed),
+    // Five failures, then a token with an attempt limit of 1 takes the sixth: the budget
+    // (a burst of 6) is spent and the token is locked at once.
+    let one = TokenParams::default().with_attempt_limit(password_mgmt::AttemptLimit::MIN);
+    let (_, state) = issue_stored(&mut rng, &key(), &spend(UserState::new(), 5), &one, &limits, t0()).unwrap();
+    let (outcome, locked) = verify_stored(&state, &key(), &subject(), "x", &limits, t0()).unwrap();
+    assert_eq!(outcome, Outcome::Malformed { attempts_left: 0 });
+    assert!(!locked.guess_budget(&limits, t0()).is_allowed());
+    // Five failures, then a fresh token with one failure: spent budget, live token.
+    let (issued, state) =
+        issue_stored(&mut rng, &key(), &spend(UserState::new(), 5), &TokenParams::default(), &limits, t0()).unwrap();
+    let (_, live) = verify_stored(&state, &key(), &subject(), "x", &limits, t0()).unwrap();
+    assert!(!live.guess_budget(&limits, t0()).is_allowed());
+    let expires = live.record().unwrap().expires_at();
+    for (state, now, expected) in [
+        (&locked, t0(), Outcome::TokenLocked),
+        (&live, t0() - Duration::minutes(1), Outcome::NotYetValid),
+        (&live, expires, Outcome::Expired),
         (
-            &issued.record,
-            t0() - Duration::SECOND,
-            Outcome::NotYetValid,
+            &live,
+            t0(),
+            Outcome::BudgetExhausted {
+                retry_after: RetryAfter::new(Duration::minutes(12)).unwrap(),
+            },
         ),
-        (&issued.record, issued.record.expires_at(), Outcome::Expired),
-    ];
-    for budget in [GuessBudget::new(), spent] {
-        for (record, now, expected) in &cases {
-            let v = record
-                .verify_with_budget(&key(), &budget, &limits, "u", "x", *now)
-                .unwrap();
-            assert_eq!(v.outcome, *expected);
-            assert_eq!(
-                (&v.record, v.budget),
-                (*record, budget),
-                "{expected:?}: nothing spent"
-            );
+    ] {
+        for typed in ["x", issued.token.as_str()] {
+            let (outcome, after) =
+                verify_stored(state, &key(), &subject(), typed, &limits, now).unwrap();
+            assert_eq!(outcome, expected);
+            assert_eq!(&after, state, "{expected:?}: nothing spent");
         }
     }
-    // A budget written by a clock that ran ahead is recognisable.
-    assert!(spent.from_the_future(&limits, t0() - Duration::days(2)));
-    assert!(!spent.from_the_future(&limits, t0()));
 }
 
 #[cfg(feature = "serde")]
 #[test]
 fn the_429_body() {
-    let limit = RateLimit::new(1, Duration::minutes(1)).unwrap();
-    let used = RateLimiter::new().check(&limit, t0()).limiter;
-    let decision = used
-        .check(&limit, t0() + Duration::milliseconds(500))
-        .decision;
-    let (body, retry_after) = password_mgmt::wire::TooManyRequests::for_decision(decision).unwrap();
-    assert_eq!(retry_after, 60);
+    let body = password_mgmt::wire::TooManyRequests::new();
     assert_eq!(
         serde_json::to_string(&body).unwrap(),
         r#"{"message":"Rate Limit Exceeded"}"#
     );
-    assert!(password_mgmt::wire::TooManyRequests::for_decision(RateDecision::Allowed).is_none());
 }

@@ -9,33 +9,45 @@
 //!    `encryptedPassword`, with the `publicKeyId`.
 //! 3. The server decrypts with the private key named by `publicKeyId`.
 //!
-//! [`Scheme::Pkcs1v15`] is that recipe and the default, for compatibility with every client
-//! of the API. [`Scheme::OaepSha256`] (RSAES-OAEP with SHA-256 for the label hash and for
-//! MGF1) is the better choice where both ends are yours: its padding is checked by a proof,
-//! not by implicit rejection.
+//! # One scheme per key
+//! Every key serves exactly one [`Scheme`], fixed when it is generated or imported, and
+//! decryption takes no scheme: it uses the key's. A service that offers two schemes holds
+//! two keys, each with its own `publicKeyId` (a [`PasswordKeyRing`](crate::PasswordKeyRing)
+//! holds one current key per scheme). So a weakness of one scheme (a PKCS#1 v1.5 timing
+//! oracle, say) never opens ciphertexts of the other, and "prefer OAEP" means something.
+//!
+//! * [`Scheme::Pkcs1v15`]: the API's recipe, for every client of the API.
+//! * [`Scheme::OaepSha256`]: RSAES-OAEP with SHA-256 for the label hash and for MGF1, empty
+//!   label. Its padding is checked by a scheme with a security proof, not by implicit
+//!   rejection.
+//! * [`Scheme::OaepSha256Bound`]: the same with a label that binds the identity the
+//!   password is for and the key: a captured ciphertext cannot be replayed to set another
+//!   identity's password, nor sent under another key.
 //!
 //! ```
-//! use password_mgmt::{EncryptedPassword, PasswordEncryptor, PasswordKeyPair, Scheme};
+//! use password_mgmt::{EncryptedPassword, NewPassword, PasswordEncryptor, PasswordKeyPair, Scheme};
 //! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //!
 //! # fn main() -> Result<(), password_mgmt::Error> {
 //! # let pkcs8_pem = include_str!("../../tests/data/keys/rsa2048.pk8.pem");
 //! let mut rng = ChaCha20Rng::seed_from_u64(1);
 //!
-//! // Server: load the key pair (from PKCS#8) and publish its public half and id.
-//! let server = PasswordKeyPair::from_pkcs8_pem(pkcs8_pem)?;
+//! // Server: load the key pair (from PKCS#8) for its scheme; publish its public half and id.
+//! let server = PasswordKeyPair::from_pkcs8_pem(pkcs8_pem, Scheme::OaepSha256Bound)?;
 //! let (public_key, public_key_id) = (server.public_key_base64(), server.public_key_id());
 //!
 //! // Client: parse the published key once, encrypt any number of passwords.
-//! let client = PasswordEncryptor::from_spki_base64(&public_key)?;
+//! let client = PasswordEncryptor::from_spki_base64(&public_key, Scheme::OaepSha256Bound)?;
 //! assert_eq!(client.public_key_id(), public_key_id);
-//! let encrypted = client.encrypt(&mut rng, "Pässwörd-密码-🔑", Scheme::Pkcs1v15)?;
-//! let wire: String = encrypted.to_string(); // `encryptedPassword`
+//! let new = NewPassword { identity_id: "2c9180835d2e5168015d32f890ca1581", password: "Pässwörd-密码-🔑" };
+//! let wire: String = client.encrypt(&mut rng, &new)?.to_string(); // `encryptedPassword`
 //!
-//! // Server: decrypt what arrived, with blinding from its own RNG.
+//! // Server: decrypt what arrived for that identity, with blinding from its own RNG.
 //! let arrived: EncryptedPassword = wire.parse()?;
-//! let password = server.decrypt(&mut rng, &arrived, Scheme::Pkcs1v15)?;
+//! let password = server.decrypt(&mut rng, &arrived, "2c9180835d2e5168015d32f890ca1581")?;
 //! assert_eq!(password.as_str(), "Pässwörd-密码-🔑");
+//! // The same ciphertext, replayed for another identity, does not decrypt.
+//! assert!(server.decrypt(&mut rng, &arrived, "2c9180835d2e5168015d32f890ca1582").is_err());
 //! # Ok(())
 //! # }
 //! ```
@@ -49,21 +61,27 @@
 //!   derived from the private key and the ciphertext, not to an error. This crate relies on
 //!   it and does not reimplement it; its tests run the draft's known-answer vectors through
 //!   [`PasswordKeyPair::decrypt_bytes`].
-//! * **So a wrong ciphertext gives a wrong password, not an error.** Usually the garbage
-//!   is not UTF-8 and [`PasswordKeyPair::decrypt`] returns [`Error::Decryption`]; about one
-//!   forged ciphertext in a hundred decrypts to valid UTF-8 (often to the *empty* string)
-//!   and comes back as a "password". The set-password flow must refuse an empty password
-//!   and check the policy, and its response **must not reveal which step failed**: answer
-//!   every failure of decryption, UTF-8 and policy the same way, after the same delay. The
-//!   UTF-8 check itself is not constant-time (it stops at the first invalid byte); its
-//!   cost is tiny beside the RSA operation, but it is one more reason to answer slowly and
-//!   uniformly.
-//! * **OAEP** decryption failures are all one [`Error::Decryption`].
+//! * **So a wrong PKCS#1 v1.5 ciphertext gives a wrong password, not an error.** Usually
+//!   the garbage is not UTF-8, or is empty, or holds a control character, and
+//!   [`PasswordKeyPair::decrypt`] refuses it as [`Error::Decryption`]; rarely it decrypts to
+//!   a short printable string, which comes back as a "password" and then fails the policy.
+//!   The set-password flow must answer every failure of decryption the same way
+//!   ([`PasswordKeyRing::open_password`](crate::PasswordKeyRing::open_password) does); what
+//!   it cannot hide is that such a garbage password broke the policy. That one bit about a
+//!   forged ciphertext's plaintext is what PKCS#1 v1.5 leaks and OAEP does not: a forged
+//!   OAEP ciphertext fails the padding check (one [`Error::Decryption`]) with overwhelming
+//!   probability.
+//! * **What PKCS#1 v1.5 and unlabeled OAEP cannot protect against: replay.** A captured
+//!   `encryptedPassword` can be sent again, for another identity or another account. Only
+//!   [`Scheme::OaepSha256Bound`] binds the identity (and the key) into the ciphertext.
+//!   Under the other schemes, limit where a ciphertext can be replayed by other means
+//!   (TLS, short-lived keys, one use per request id).
 //! * **Timing.** Decryption is always blinded with the caller's RNG; the big-number
 //!   arithmetic (`crypto-bigint`) is constant-time. The `rsa` crate's own documentation
 //!   still lists the Marvin timing attack as open (RustCrypto/RSA issue 626), so treat the
 //!   private key operation as best-effort constant-time, rate-limit set-password requests,
-//!   and prefer OAEP where you control the clients.
+//!   and prefer OAEP keys where you control the clients. The UTF-8 and control-character
+//!   checks stop at the first bad byte; their cost is tiny beside the RSA operation.
 //! * What stays public: the ciphertext's length, and the length of the decrypted password.
 //!
 //! </div>
@@ -76,6 +94,7 @@
 mod private;
 mod public;
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -90,19 +109,26 @@ use crate::error::{Error, KeyError, RngError, Violation, ViolationKind};
 pub use private::PasswordKeyPair;
 pub use public::PasswordEncryptor;
 
-/// The RSA encryption scheme a password is encrypted with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// The RSA encryption scheme a key serves. See the [module docs](self).
+///
+/// Its configuration form ([`FromStr`], [`Display`](fmt::Display)) is [`as_str`](Self::as_str).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scheme {
     /// RSAES-PKCS1-v1_5 (RFC 8017 section 7.2): the API's recipe, Java's
-    /// `RSA/ECB/PKCS1Padding`. The default, for compatibility.
-    #[default]
+    /// `RSA/ECB/PKCS1Padding`.
     Pkcs1v15,
     /// RSAES-OAEP (RFC 8017 section 7.1) with SHA-256 for the label hash and for MGF1, and
     /// an empty label. In Java: `RSA/ECB/OAEPWithSHA-256AndMGF1Padding` *with*
     /// `new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT)`
     /// (without it Java uses SHA-1 for MGF1, and the two ends will not agree).
     OaepSha256,
+    /// As [`OaepSha256`](Self::OaepSha256), with the label
+    /// `"password-mgmt/v1 oaep-label\0" ‖ publicKeyId ‖ identityId` (the key's id as its
+    /// 43 base64url characters, then the identity id, all UTF-8; the id's fixed length
+    /// makes the split unambiguous). In Java: `new PSource.PSpecified(label)` in the
+    /// `OAEPParameterSpec`.
+    OaepSha256Bound,
 }
 
 impl Scheme {
@@ -110,13 +136,109 @@ impl Scheme {
     const fn overhead(self) -> usize {
         match self {
             Self::Pkcs1v15 => 11,
-            Self::OaepSha256 => 66,
+            Self::OaepSha256 | Self::OaepSha256Bound => 66,
         }
     }
 
     /// The longest plaintext, in bytes, for a modulus of `modulus_len` bytes.
     pub(crate) const fn max_plaintext_len(self, modulus_len: usize) -> usize {
         modulus_len.saturating_sub(self.overhead())
+    }
+
+    /// Whether the ciphertext binds the identity and the key (an OAEP label).
+    #[must_use]
+    pub const fn binds_identity(self) -> bool {
+        matches!(self, Self::OaepSha256Bound)
+    }
+
+    /// The scheme's name in configuration and logs: `pkcs1v15`, `oaep-sha256` or
+    /// `oaep-sha256-bound`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pkcs1v15 => "pkcs1v15",
+            Self::OaepSha256 => "oaep-sha256",
+            Self::OaepSha256Bound => "oaep-sha256-bound",
+        }
+    }
+
+    const ALL: [Self; 3] = [Self::Pkcs1v15, Self::OaepSha256, Self::OaepSha256Bound];
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scheme {
+    type Err = Error;
+
+    /// Parses [`as_str`](Self::as_str)'s names.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `scheme` for any other text.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                Violation::new(
+                    "scheme",
+                    ViolationKind::Unknown {
+                        expected: "one of pkcs1v15, oaep-sha256, oaep-sha256-bound",
+                    },
+                )
+                .into()
+            })
+    }
+}
+
+/// The OAEP label of [`Scheme::OaepSha256Bound`] for a key and an identity.
+pub(crate) fn bound_label(key: PublicKeyId, identity_id: &str) -> alloc::boxed::Box<[u8]> {
+    const TAG: &[u8] = b"password-mgmt/v1 oaep-label\0";
+    let key = alloc::string::ToString::to_string(&key);
+    [TAG, key.as_bytes(), identity_id.as_bytes()].concat().into()
+}
+
+/// Checks an identity id: not blank, at most 256 bytes.
+pub(crate) fn check_identity_id(identity_id: &str) -> Result<(), Error> {
+    const FIELD: &str = "identityId";
+    const MAX: usize = 256;
+    if identity_id.len() > MAX {
+        return Err(Violation::new(
+            FIELD,
+            ViolationKind::TooLong {
+                max: MAX,
+                found: identity_id.len(),
+            },
+        )
+        .into());
+    }
+    if identity_id.trim().is_empty() {
+        return Err(Violation::new(FIELD, ViolationKind::Blank).into());
+    }
+    Ok(())
+}
+
+/// A new password and the identity it is for: what a client encrypts.
+///
+/// The fields are named so that a call site cannot swap them. The identity is bound into
+/// the ciphertext under [`Scheme::OaepSha256Bound`]; under the other schemes it is only
+/// checked (not blank, at most 256 bytes). `Debug` shows the identity, never the password.
+#[derive(Clone, Copy)]
+pub struct NewPassword<'a> {
+    /// The identity whose password it is (the API's `identityId`).
+    pub identity_id: &'a str,
+    /// The password.
+    pub password: &'a str,
+}
+
+impl fmt::Debug for NewPassword<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewPassword")
+            .field("identity_id", &self.identity_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -161,19 +283,25 @@ impl EncryptedPassword {
         &self.0
     }
 
-    /// Checks that the ciphertext is exactly as long as the modulus (public information).
-    pub(crate) fn checked_for(&self, modulus_len: usize) -> Result<&[u8], Error> {
-        if self.0.len() == modulus_len {
-            Ok(&self.0)
-        } else {
-            Err(Violation::new(
+    /// The ciphertext as long as the modulus: left-padded with zeros when shorter (some
+    /// clients strip leading zero bytes, about one ciphertext in 256; Java and OpenSSL pad
+    /// them back too), refused when longer (public information either way).
+    pub(crate) fn padded_for(&self, modulus_len: usize) -> Result<Cow<'_, [u8]>, Error> {
+        match modulus_len.checked_sub(self.0.len()) {
+            Some(0) => Ok(Cow::Borrowed(&self.0)),
+            Some(missing) => {
+                let mut padded = alloc::vec![0u8; missing];
+                padded.extend_from_slice(&self.0);
+                Ok(Cow::Owned(padded))
+            }
+            None => Err(Violation::new(
                 Self::FIELD,
-                ViolationKind::WrongLength {
-                    expected: modulus_len,
+                ViolationKind::TooLong {
+                    max: modulus_len,
                     found: self.0.len(),
                 },
             )
-            .into())
+            .into()),
         }
     }
 }
@@ -283,11 +411,11 @@ impl FromStr for PublicKeyId {
 /// can be allowed for keys made elsewhere.
 ///
 /// ```
-/// use password_mgmt::{KeyPolicy, PasswordEncryptor};
+/// use password_mgmt::{KeyPolicy, PasswordEncryptor, Scheme};
 ///
 /// let policy = KeyPolicy::STRICT.allowing_any_exponent();
 /// # let spki = include_str!("../../tests/data/keys/rsa2048.spki.b64").trim();
-/// let encryptor = PasswordEncryptor::from_spki_base64_with(spki, policy)?;
+/// let encryptor = PasswordEncryptor::from_spki_base64_with(spki, Scheme::Pkcs1v15, policy)?;
 /// assert_eq!(encryptor.modulus_bits(), 2048);
 /// # Ok::<(), password_mgmt::Error>(())
 /// ```
