@@ -28,7 +28,7 @@ pub enum Error {
         retry_after: RetryAfter,
     },
     /// The user reached the cap on consecutive failed codes; no token is issued until the
-    /// service unlocks the user ([`UserState::unlocked`](crate::UserState::unlocked)).
+    /// service unlocks the user ([`UserState::unlock`](crate::UserState::unlock)).
     UserLockedOut,
     /// The random number generator failed.
     Rng(RngError),

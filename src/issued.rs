@@ -98,7 +98,7 @@ pub enum Outcome {
     /// The user reached the cap on consecutive failures
     /// ([`UserLimits::consecutive_failures`](crate::UserLimits::consecutive_failures), 100
     /// by default, as NIST SP 800-63B-4 requires): every code is refused until an explicit
-    /// [`UserState::unlocked`](crate::UserState::unlocked). Nothing counted.
+    /// [`UserState::unlock`](crate::UserState::unlock). Nothing counted.
     UserLockedOut,
 }
 

@@ -15,7 +15,7 @@
 //!   consecutive failed authentication attempts on a single subscriber account to no more
 //!   than 100"): at the cap every code is refused with
 //!   [`Outcome::UserLockedOut`](crate::Outcome::UserLockedOut) until the service unlocks
-//!   the user explicitly ([`UserState::unlocked`](crate::UserState::unlocked)), for example
+//!   the user explicitly ([`UserState::unlock`](crate::UserState::unlock)), for example
 //!   after a help desk checked who is asking. Only a success or an unlock resets the count;
 //!   time does not.
 //!

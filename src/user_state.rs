@@ -245,7 +245,7 @@ impl UserState {
     /// # Errors
     /// * [`Error::Invalid`] naming `tenant` or `userId` when blank or too long;
     /// * [`Error::UserLockedOut`] at the cap on consecutive failures: no code could be
-    ///   accepted, so none is issued until the user is [unlocked](Self::unlocked);
+    ///   accepted, so none is issued until the user is [unlocked](Self::unlock);
     /// * [`Error::TimeOutOfRange`] when `now + ttl` is not representable;
     /// * [`Error::Rng`] when the RNG fails.
     pub fn issue<R: TryCryptoRng + ?Sized, K: TokenKeys + ?Sized>(
@@ -404,16 +404,15 @@ impl UserState {
         StateUpdate::new(self.encode(), next.encode())
     }
 
-    /// The state after an explicit unlock (a help desk checked who is asking): the
-    /// consecutive-failure count reset and the guess budget refilled; the live token, if
-    /// any, is kept. Store it with a compare-and-set like every other change.
-    #[must_use]
-    pub fn unlocked(&self) -> Self {
-        Self {
+    /// An explicit unlock (a help desk checked who is asking): the write that resets the
+    /// consecutive-failure count and refills the guess budget; the live token, if any, is
+    /// kept. Store it with a compare-and-set like every other change.
+    pub fn unlock(&self) -> UserStateUpdate {
+        self.update_to(&Self {
             budget: GuessBudget::new(),
             consecutive_failures: 0,
             ..self.clone()
-        }
+        })
     }
 
     /// The live token record, if a token was issued.

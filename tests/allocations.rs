@@ -1,6 +1,7 @@
 //! Heap allocations counted by a global allocator: generating a token, issuing it and
-//! verifying candidates (every outcome) make none; neither do encoding and decoding a
-//! record, updating the org config and resolving a request. For comparison it also prints
+//! verifying candidates (every outcome, with the guess budget and the consecutive cap)
+//! make none; neither do encoding and decoding a user's state, updating, encoding and
+//! decoding the org config, resolving a request, and checking a rate limiter. For comparison it also prints
 //! the counts of the hand-written `rand` + `format!` baseline and of the RSA operations.
 //!
 //! Counting needs `unsafe impl GlobalAlloc`: the one place in the repository with unsafe
@@ -30,9 +31,9 @@ use std::hint::black_box;
 
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    AttemptLimit, DigitToken, DigitTokenRequest, IssuedToken, Outcome, PasswordKeyPair,
-    PasswordOrgConfig, PasswordOrgConfigInput, Scheme, TokenKey, TokenLength, TokenParams,
-    TokenTtl, issue,
+    AttemptLimit, Candidate, DigitToken, DigitTokenRequest, NewPassword, Outcome,
+    PasswordKeyPair, PasswordOrgConfig, PasswordOrgConfigInput, Purpose, RateLimit, RateLimiter,
+    Scheme, Subject, TokenKey, TokenLength, TokenParams, TokenTtl, UserLimits, UserState,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
@@ -95,7 +96,11 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
     (out, COUNT.with(Cell::get))
 }
 
-const USER: &str = "Abby.Smith";
+const SUBJECT: Subject<'static> = Subject {
+    tenant: "acme",
+    user: "Abby.Smith",
+    purpose: Purpose::PASSWORD_RESET,
+};
 
 fn now() -> UtcDateTime {
     UtcDateTime::from_unix_timestamp(1_795_000_000).unwrap()
@@ -141,20 +146,45 @@ fn generate_allocates_nothing() {
 #[test]
 fn issue_allocates_nothing() {
     let key = TokenKey::from_bytes(&[0x5a; 32]);
+    let limits = UserLimits::default();
     let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let state = UserState::new();
     for _ in 0..100 {
-        let (issued, n) = allocations(|| issue(&mut rng, &key, USER, &params(5), now()).unwrap());
-        assert_eq!(issued.token.as_str().len(), 6);
+        let (issuance, n) = allocations(|| {
+            state
+                .issue(&mut rng, &key, &SUBJECT, &params(5), &limits, now())
+                .unwrap()
+        });
+        assert!(issuance.update().is_some());
+        assert_eq!(issuance.stored().unwrap().token.as_str().len(), 6);
         assert_eq!(n, 0, "issue");
     }
     println!("issue: 0 allocations");
 }
 
+/// The state after storing `typed`'s verification.
+fn after(state: &UserState, key: &TokenKey, typed: &str, at: UtcDateTime) -> UserState {
+    let v = state
+        .verify(key, &SUBJECT, &Candidate::new(typed).unwrap(), &UserLimits::DEFAULT, at)
+        .unwrap();
+    v.update()
+        .map_or_else(|| state.clone(), |u| UserState::decode(u.replacement()).unwrap())
+}
+
 #[test]
 fn verify_allocates_nothing_whatever_the_outcome() {
     let key = TokenKey::from_bytes(&[0x5a; 32]);
+    let limits = UserLimits::default()
+        .with_requests(RateLimit::new(10_000, Duration::SECOND).unwrap());
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let issued = issue(&mut rng, &key, USER, &params(1), now()).unwrap();
+    let issue = |rng: &mut ChaCha20Rng, state: &UserState, limit| {
+        let issuance = state
+            .issue(rng, &key, &SUBJECT, &params(limit), &limits, now())
+            .unwrap();
+        let next = UserState::decode(issuance.update().unwrap().replacement()).unwrap();
+        (issuance.stored().unwrap(), next)
+    };
+    let (issued, state) = issue(&mut rng, &UserState::new(), 1);
     let token = issued.token.as_str();
     let wrong = if token == "000000" {
         "000001"
@@ -162,60 +192,63 @@ fn verify_allocates_nothing_whatever_the_outcome() {
         "000000"
     };
     let during = now() + Duration::minutes(1);
-    let record = issued.record;
-    let used = record.verify(&key, USER, token, during).unwrap().record;
-    let locked = record.verify(&key, USER, wrong, during).unwrap().record;
+    let used = after(&state, &key, token, during);
+    let locked = after(&state, &key, wrong, during);
+    // A spent budget: six failures on fresh tokens (a burst of 6 per hour).
+    let mut spent = UserState::new();
+    for _ in 0..6 {
+        let (_, fresh) = issue(&mut rng, &spent, 5);
+        spent = after(&fresh, &key, "x", during);
+    }
+    let (spent_issued, spent) = issue(&mut rng, &spent, 5);
+    let capped = limits.with_consecutive_failures(1).unwrap();
 
-    let cases: [(&IssuedToken, &str, UtcDateTime, Outcome); 7] = [
-        (&record, token, during, Outcome::Accepted),
+    let cases: [(&UserState, &str, UtcDateTime, &UserLimits, Outcome); 10] = [
+        (&state, token, during, &limits, Outcome::Accepted),
+        (&state, wrong, during, &limits, Outcome::Mismatch { attempts_left: 0 }),
+        (&state, "12345", during, &limits, Outcome::Malformed { attempts_left: 0 }),
+        (&state, token, now() + Duration::minutes(5), &limits, Outcome::Expired),
+        (&state, token, now() - Duration::minutes(1), &limits, Outcome::NotYetValid),
+        (&locked, token, during, &limits, Outcome::TokenLocked),
+        (&used, token, during, &limits, Outcome::AlreadyUsed),
+        (&UserState::new(), token, during, &limits, Outcome::NoToken),
         (
-            &record,
-            wrong,
+            &spent,
+            spent_issued.token.as_str(),
             during,
-            Outcome::Mismatch { attempts_left: 0 },
+            &limits,
+            spent.guess_budget(&limits, during).retry_after().map_or(
+                Outcome::Accepted,
+                |retry_after| Outcome::BudgetExhausted { retry_after },
+            ),
         ),
-        (
-            &record,
-            "12345",
-            during,
-            Outcome::Malformed { attempts_left: 0 },
-        ),
-        (
-            &record,
-            token,
-            now() + Duration::minutes(5),
-            Outcome::Expired,
-        ),
-        (
-            &record,
-            token,
-            now() - Duration::seconds(1),
-            Outcome::NotYetValid,
-        ),
-        (&locked, token, during, Outcome::Locked),
-        (&used, token, during, Outcome::AlreadyUsed),
+        (&spent, spent_issued.token.as_str(), during, &capped, Outcome::UserLockedOut),
     ];
-    for (record, candidate, at, outcome) in cases {
-        let (check, n) = allocations(|| record.verify(&key, USER, candidate, at).unwrap());
-        assert_eq!(check.outcome, outcome);
+    for (state, typed, at, limits, outcome) in cases {
+        let candidate = Candidate::new(typed).unwrap();
+        let (check, n) =
+            allocations(|| state.verify(&key, &SUBJECT, &candidate, limits, at).unwrap());
+        assert_eq!(check.stored(), outcome);
         assert_eq!(n, 0, "verify, {outcome:?}");
         println!("verify ({outcome:?}): 0 allocations");
     }
+    assert!(matches!(cases[8].4, Outcome::BudgetExhausted { .. }));
 }
 
 #[test]
-fn records_config_and_requests_allocate_nothing() {
+fn states_config_limiters_and_requests_allocate_nothing() {
     let key = TokenKey::from_bytes(&[0x5a; 32]);
     let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let record = issue(&mut rng, &key, USER, &params(5), now())
-        .unwrap()
-        .record;
+    let issuance = UserState::new()
+        .issue(&mut rng, &key, &SUBJECT, &params(5), &UserLimits::default(), now())
+        .unwrap();
+    let bytes = *issuance.update().unwrap().replacement();
 
-    let (bytes, n) = allocations(|| record.encode());
-    assert_eq!(n, 0, "encode");
-    let (decoded, n) = allocations(|| IssuedToken::decode(&bytes).unwrap());
-    assert_eq!(decoded, record);
+    let (state, n) = allocations(|| UserState::decode(&bytes).unwrap());
     assert_eq!(n, 0, "decode");
+    let (encoded, n) = allocations(|| state.encode());
+    assert_eq!(encoded, bytes);
+    assert_eq!(n, 0, "encode");
 
     let input = PasswordOrgConfigInput {
         digit_token_enabled: Some(true),
@@ -224,15 +257,26 @@ fn records_config_and_requests_allocate_nothing() {
     };
     let (org, n) = allocations(|| PasswordOrgConfig::DEFAULT.update(&input).unwrap());
     assert_eq!(n, 0, "org config update");
+    let (org_bytes, n) = allocations(|| org.encode());
+    assert_eq!(n, 0, "org config encode");
+    let (decoded, n) = allocations(|| PasswordOrgConfig::decode(&org_bytes).unwrap());
+    assert_eq!((decoded, n), (org, 0), "org config decode");
     let request = DigitTokenRequest {
-        user_id: USER,
+        user_id: "Abby.Smith",
         length: None,
         duration_minutes: Some(10),
     };
     let (resolved, n) = allocations(|| request.resolve(&org).unwrap());
     assert_eq!(resolved.length().get(), 8);
     assert_eq!(n, 0, "request resolve");
-    println!("encode, decode, org config update, request resolve: 0 allocations");
+    let limit = RateLimit::new(600, Duration::hours(1)).unwrap();
+    let (check, n) = allocations(|| RateLimiter::new().check(&limit, now()));
+    assert!(check.stored().is_allowed());
+    assert_eq!(n, 0, "rate limiter check");
+    println!(
+        "state encode and decode, org config update, encode and decode, request resolve, \
+         rate limiter check: 0 allocations"
+    );
 
     // Error paths collect their violations in a Vec: allocations are expected there.
     let bad = PasswordOrgConfigInput {
@@ -247,15 +291,17 @@ fn records_config_and_requests_allocate_nothing() {
 
 #[test]
 fn rsa_operations_allocate_and_this_reports_how_much() {
-    let pair = PasswordKeyPair::from_pkcs8_pem(include_str!("data/keys/rsa2048.pk8.pem")).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256] {
-        let (encrypted, n_enc) = allocations(|| {
-            pair.encryptor()
-                .encrypt(&mut rng, "correct horse", scheme)
-                .unwrap()
-        });
-        let (password, n_dec) = allocations(|| pair.decrypt(&mut rng, &encrypted, scheme).unwrap());
+    for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256, Scheme::OaepSha256Bound] {
+        let pem = include_str!("data/keys/rsa2048.pk8.pem");
+        let pair = PasswordKeyPair::from_pkcs8_pem(pem, scheme).unwrap();
+        let new = NewPassword {
+            identity_id: "abby",
+            password: "correct horse",
+        };
+        let (encrypted, n_enc) = allocations(|| pair.encryptor().encrypt(&mut rng, &new).unwrap());
+        let (password, n_dec) =
+            allocations(|| pair.decrypt(&mut rng, &encrypted, "abby").unwrap());
         assert_eq!(password.as_str(), "correct horse");
         println!("RSA-2048 {scheme:?}: encrypt {n_enc} allocations, decrypt {n_dec} allocations");
         assert!(

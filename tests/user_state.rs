@@ -561,8 +561,11 @@ fn a_hundred_failures_in_a_row_lock_the_user_out_until_an_unlock() {
         assert_eq!(err.detail_code().http_status(), 403);
     }
     // An explicit unlock does; then the right code works.
-    let unlocked = state.unlocked();
+    let unlock = state.unlock();
+    assert_eq!(unlock.expected(), &state.encode());
+    let unlocked = UserState::decode(unlock.replacement()).unwrap();
     assert_eq!(unlocked.consecutive_failures(), 0);
+    assert_eq!(unlocked.record(), state.record(), "the live token is kept");
     let (issued, unlocked) =
         issue_stored(&mut rng2, &key(), &unlocked, &params(6, 5, 5), &limits, much_later).unwrap();
     assert_eq!(verify(&unlocked, issued.token.as_str(), much_later).0, Outcome::Accepted);

@@ -12,16 +12,18 @@
     reason = "tests: a panic is a failure report, and the values are fixed"
 )]
 
+mod fixtures;
+
 use std::fs;
 use std::path::Path;
 
-use password_mgmt::time::UtcDateTime;
+use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::wire::{
     DigitTokenRequest, DigitTokenResponse, ErrorResponse, LocaleOrigin, PasswordChangeRequest,
     PasswordChangeResponse, PasswordInfo, PasswordInfoQuery, PasswordOrgConfig, PasswordState,
-    PasswordStatus, TooManyRequests, Unauthorized,
+    PasswordStatus, TooManyRequests, TrackingId, Unauthorized,
 };
-use password_mgmt::{Error, Scheme};
+use password_mgmt::{DetailCode, Error, Scheme};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde::Serialize;
@@ -257,7 +259,7 @@ fn errors_convert_into_the_error_body() {
         .unwrap();
 
     let invalid = request.resolve(&enabled).unwrap_err();
-    let body = ErrorResponse::from_error(&invalid, &mut rng).unwrap();
+    let body = ErrorResponse::from_error(&invalid, TrackingId::generate(&mut rng));
     let json = serde_json::to_value(&body).unwrap();
     assert_eq!(json["detailCode"], "400.1 Bad Request Content");
     let tracking = json["trackingId"].as_str().unwrap();
@@ -288,26 +290,41 @@ fn errors_convert_into_the_error_body() {
 
     let forbidden = request.resolve(&org).unwrap_err();
     let json =
-        serde_json::to_value(ErrorResponse::from_error(&forbidden, &mut rng).unwrap()).unwrap();
+        serde_json::to_value(ErrorResponse::from_error(&forbidden, TrackingId::generate(&mut rng))).unwrap();
     assert_eq!(json["detailCode"], "403 Forbidden");
     assert_eq!(json["causes"].as_array().unwrap().len(), 1);
 
     // Internal faults say nothing more than the seed's 500 body.
     let key = password_mgmt::TokenKey::from_bytes(&[1; 32]);
     let other = password_mgmt::TokenKey::from_bytes(&[2; 32]);
-    let issued = password_mgmt::issue(
-        &mut rng,
-        &key,
-        "u",
-        &password_mgmt::TokenParams::default(),
-        UtcDateTime::UNIX_EPOCH,
-    )
-    .unwrap();
-    let fault = issued
-        .record
-        .verify(&other, "u", "000000", UtcDateTime::UNIX_EPOCH)
+    let subject = password_mgmt::Subject {
+        tenant: "acme",
+        user: "u",
+        purpose: password_mgmt::Purpose::PASSWORD_RESET,
+    };
+    let limits = password_mgmt::UserLimits::default();
+    let issuance = password_mgmt::UserState::new()
+        .issue(
+            &mut rng,
+            &key,
+            &subject,
+            &password_mgmt::TokenParams::default(),
+            &limits,
+            UtcDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+    let state = password_mgmt::UserState::decode(issuance.update().unwrap().replacement()).unwrap();
+    let issued = issuance.stored().unwrap();
+    let fault = state
+        .verify(
+            &other,
+            &subject,
+            &password_mgmt::Candidate::new("000000").unwrap(),
+            &limits,
+            UtcDateTime::UNIX_EPOCH,
+        )
         .unwrap_err();
-    let json = serde_json::to_value(ErrorResponse::from_error(&fault, &mut rng).unwrap()).unwrap();
+    let json = serde_json::to_value(ErrorResponse::from_error(&fault, TrackingId::generate(&mut rng))).unwrap();
     assert_eq!(json["detailCode"], "500.0 Internal Fault");
     assert_eq!(json["messages"][0]["text"], "An internal fault occurred.");
     assert!(json.get("causes").is_none());
@@ -319,9 +336,50 @@ fn errors_convert_into_the_error_body() {
     assert_eq!(response["requestId"], issued.request_id.to_string());
 
     // Two bodies, two tracking ids; a failing RNG is an error, not a fixed id.
-    let a = ErrorResponse::from_error(&invalid, &mut rng).unwrap();
-    let b = ErrorResponse::from_error(&invalid, &mut rng).unwrap();
+    let a = ErrorResponse::from_error(&invalid, TrackingId::generate(&mut rng));
+    let b = ErrorResponse::from_error(&invalid, TrackingId::generate(&mut rng));
     assert_ne!(a.tracking_id, b.tracking_id);
+    assert!(TrackingId::try_generate(&mut fixtures::Failing).is_err());
+
+    // Refusals a caller can act on carry their reason; every documented status has its
+    // detail code and the API's generic text.
+    let locked = ErrorResponse::from_error(&Error::UserLockedOut, TrackingId::from_bytes([0; 16]));
+    assert_eq!(locked.detail_code.as_deref(), Some("403 Forbidden"));
+    assert_eq!(locked.causes.unwrap().len(), 1);
+    let limited = Error::RateLimited {
+        retry_after: password_mgmt::RetryAfter::new(Duration::seconds(90)).unwrap(),
+    };
+    let body = ErrorResponse::from_error(&limited, TrackingId::from_bytes([0; 16]));
+    assert_eq!(body.detail_code.as_deref(), Some("429 Too Many Requests"));
+    assert_eq!(
+        body.causes.unwrap()[0].text.as_deref(),
+        Some("too many requests: retry after 90 seconds")
+    );
+    for (code, status, text) in [
+        (DetailCode::BadRequestContent, 400, "400.1 Bad Request Content"),
+        (DetailCode::Unauthorized, 401, "401 Unauthorized"),
+        (DetailCode::Forbidden, 403, "403 Forbidden"),
+        (DetailCode::NotFound, 404, "404 Not found"),
+        (DetailCode::TooManyRequests, 429, "429 Too Many Requests"),
+        (DetailCode::InternalFault, 500, "500.0 Internal Fault"),
+        (DetailCode::ServiceUnavailable, 503, "503 Service Unavailable"),
+    ] {
+        assert_eq!((code.http_status(), code.as_str()), (status, text));
+        let body = ErrorResponse::new(code, TrackingId::from_bytes([7; 16]), Vec::new());
+        assert_eq!(body.messages.unwrap()[0].text.as_deref(), Some(code.message()));
+        assert!(body.causes.is_none());
+    }
+    // The seed's 404 example, field for field.
+    let not_found = ErrorResponse::new(
+        DetailCode::NotFound,
+        TrackingId::from_bytes([0xb2; 16]),
+        Vec::new(),
+    );
+    let json = serde_json::to_value(&not_found).unwrap();
+    assert_eq!(
+        json["messages"][0]["text"],
+        "The server did not find a current representation for the target resource."
+    );
 }
 
 /// The client flow: password info JSON -> policy check -> encrypt -> set-password JSON,
@@ -333,7 +391,7 @@ fn the_client_flow_from_password_info_to_set_password() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys/rsa2048.pk8.pem"),
     )
     .unwrap();
-    let server = password_mgmt::PasswordKeyPair::from_pkcs8_pem(&pem).unwrap();
+    let server = password_mgmt::PasswordKeyPair::from_pkcs8_pem(&pem, Scheme::Pkcs1v15).unwrap();
     let mut info: PasswordInfo =
         serde_json::from_str(&seed("password-info.response.json")).unwrap();
     info.public_key = Some(server.public_key_base64());
@@ -343,10 +401,15 @@ fn the_client_flow_from_password_info_to_set_password() {
     assert!(!policy.check("abc").is_ok());
     let password = "abc12345";
     assert!(policy.check(password).is_ok());
+    let identity_id = info.identity_id.clone().unwrap();
+    let new = password_mgmt::NewPassword {
+        identity_id: &identity_id,
+        password,
+    };
     let encrypted = info
-        .encryptor()
+        .encryptor(Scheme::Pkcs1v15)
         .unwrap()
-        .encrypt(&mut rng, password, Scheme::Pkcs1v15)
+        .encrypt(&mut rng, &new)
         .unwrap();
     let body = PasswordChangeRequest {
         identity_id: info.identity_id.clone(),
@@ -366,7 +429,7 @@ fn the_client_flow_from_password_info_to_set_password() {
         .decrypt(
             &mut rng,
             &arrived.encrypted_password().unwrap(),
-            Scheme::Pkcs1v15,
+            arrived.identity_id.as_deref().unwrap(),
         )
         .unwrap();
     assert_eq!(decrypted.as_str(), password);
@@ -374,9 +437,46 @@ fn the_client_flow_from_password_info_to_set_password() {
     // The seed's own public key parses (a 2048-bit RSA key).
     let seed_info: PasswordInfo =
         serde_json::from_str(&seed("password-info.response.json")).unwrap();
-    assert_eq!(seed_info.encryptor().unwrap().modulus_bits(), 2048);
+    assert_eq!(seed_info.encryptor(Scheme::Pkcs1v15).unwrap().modulus_bits(), 2048);
     assert!(matches!(
-        PasswordInfo::default().encryptor(),
+        PasswordInfo::default().encryptor(Scheme::Pkcs1v15),
         Err(Error::Key(_))
     ));
+}
+
+#[test]
+fn password_states_parse_and_print_for_storage() {
+    for state in [PasswordState::InProgress, PasswordState::Finished, PasswordState::Failed] {
+        let text = state.to_string();
+        assert_eq!(text.parse::<PasswordState>().unwrap(), state);
+    }
+    assert_eq!(
+        "PAUSED".parse::<PasswordState>().unwrap(),
+        PasswordState::Unknown("PAUSED".into())
+    );
+}
+
+/// A type error names its field exactly once, whether the JSON is parsed by `serde_json`
+/// alone or through `serde_path_to_error`, which adds the path itself (axum 0.8's `Json`
+/// extractor does).
+#[test]
+fn a_type_error_names_its_field_once_whoever_parses() {
+    let body = r#"{"digitTokenLength":"9"}"#;
+    let plain = serde_json::from_str::<PasswordOrgConfig>(body).unwrap_err().to_string();
+    assert!(
+        plain.starts_with(r#"digitTokenLength: invalid type: string "9", expected i64"#),
+        "{plain}"
+    );
+    let tracked = serde_path_to_error::deserialize::<_, PasswordOrgConfig>(
+        &mut serde_json::Deserializer::from_str(body),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        tracked.starts_with(r#"digitTokenLength: invalid type: string "9", expected i64"#),
+        "{tracked}"
+    );
+    for text in [plain, tracked] {
+        assert_eq!(text.matches("digitTokenLength").count(), 1, "{text}");
+    }
 }

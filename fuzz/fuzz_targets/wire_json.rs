@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<PasswordInfoQuery>(data);
     if let Some(info) = round_trip::<PasswordInfo>(data) {
         let _ = info.policy();
-        let _ = info.encryptor();
+        let _ = info.encryptor(password_mgmt::Scheme::Pkcs1v15);
     }
     round_trip::<PasswordInfoAccount>(data);
     if let Some(request) = round_trip::<PasswordChangeRequest>(data) {

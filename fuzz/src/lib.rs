@@ -5,14 +5,14 @@
 
 use std::sync::LazyLock;
 
-use password_mgmt::{PasswordKeyPair, PasswordOrgConfigInput, TokenKey};
+use password_mgmt::{PasswordKeyPair, PasswordOrgConfigInput, Scheme, TokenKey};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
-/// The MAC key every seed record was made under (the README's example key).
+/// The MAC key every seed state's record was made under (the README's example key).
 pub const KEY_BYTES: [u8; 32] = [0x5a; 32];
 
-/// The user the seed records were issued to.
+/// The user the seed states were issued to (of tenant `acme`).
 pub const USER: &str = "Abby.Smith";
 
 /// The MAC key of the seed records.
@@ -30,11 +30,15 @@ pub fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
 
-/// The repository's fixed 2048-bit test key (tests/data/keys/rsa2048.pk8.pem).
-pub static KEY_PAIR: LazyLock<PasswordKeyPair> = LazyLock::new(|| {
-    PasswordKeyPair::from_pkcs8_pem(include_str!("../../tests/data/keys/rsa2048.pk8.pem"))
+/// The repository's fixed 2048-bit test key (tests/data/keys/rsa2048.pk8.pem), serving
+/// PKCS#1 v1.5.
+pub static KEY_PAIR: LazyLock<PasswordKeyPair> = LazyLock::new(|| key_pair(Scheme::Pkcs1v15));
+
+/// The same key, serving `scheme`.
+pub fn key_pair(scheme: Scheme) -> PasswordKeyPair {
+    PasswordKeyPair::from_pkcs8_pem(include_str!("../../tests/data/keys/rsa2048.pk8.pem"), scheme)
         .expect("the repository's test key imports")
-});
+}
 
 /// Reads fixed-size fields from the front of the input; missing bytes read as zero, so
 /// every input, however short, is a complete value.
