@@ -8,7 +8,7 @@
 //! below 5 after about a million samples is the usual bar for "no difference found". Such a
 //! test can only find differences for the input classes it compares; it proves nothing else.
 //!
-//! * `verify_first_vs_last_digit`: `IssuedToken::verify` with a wrong token that differs
+//! * `verify_first_vs_last_digit`: `UserState::verify` with a wrong token that differs
 //!   from the right one in its first digit (left) vs its last digit (right). An early-exit
 //!   comparison of the digits would show here.
 //! * `verify_right_vs_wrong`: the right token (left) vs a token wrong in its last digit
@@ -49,7 +49,8 @@ use password_mgmt::rsa::pkcs8::DecodePublicKey;
 use password_mgmt::rsa::traits::PublicKeyParts;
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    EncryptedPassword, Issued, PasswordKeyPair, Scheme, TokenKey, TokenParams, issue,
+    Candidate, EncryptedPassword, PasswordKeyPair, Purpose, Scheme, Subject, TokenKey,
+    TokenParams, UserLimits, UserState,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -63,8 +64,14 @@ fn samples(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// 64 records with their tokens (8 digits), all issued now and valid for 60 minutes.
-fn records(rng: &mut BenchRng) -> (TokenKey, Vec<Issued>, UtcDateTime) {
+const SUBJECT: Subject<'static> = Subject {
+    tenant: "acme",
+    user: USER,
+    purpose: Purpose::PASSWORD_RESET,
+};
+
+/// 64 users' states with their tokens (8 digits), all issued now and valid for 60 minutes.
+fn states(rng: &mut BenchRng) -> (TokenKey, Vec<(UserState, String)>, UtcDateTime) {
     let mut chacha = ChaCha20Rng::seed_from_u64(rng.next_u64());
     let key = TokenKey::from_bytes(&[0x5a; 32]);
     let now = UtcDateTime::from_unix_timestamp(1_795_000_000).unwrap();
@@ -72,10 +79,16 @@ fn records(rng: &mut BenchRng) -> (TokenKey, Vec<Issued>, UtcDateTime) {
         password_mgmt::TokenLength::new(8).unwrap(),
         password_mgmt::TokenTtl::from_minutes(60).unwrap(),
     );
-    let issued = (0..64)
-        .map(|_| issue(&mut chacha, &key, USER, &params, now).unwrap())
+    let states = (0..64)
+        .map(|_| {
+            let issuance = UserState::new()
+                .issue(&mut chacha, &key, &SUBJECT, &params, &UserLimits::DEFAULT, now)
+                .unwrap();
+            let state = UserState::decode(issuance.update().unwrap().replacement()).unwrap();
+            (state, issuance.stored().unwrap().token.as_str().to_owned())
+        })
         .collect();
-    (key, issued, now + Duration::minutes(1))
+    (key, states, now + Duration::minutes(1))
 }
 
 /// `token` with the digit at `position` replaced by another digit.
@@ -92,12 +105,12 @@ fn verify_bench(
     rng: &mut BenchRng,
     left: fn(&str, &mut BenchRng) -> String,
 ) {
-    let (key, issued, at) = records(rng);
+    let (key, states, at) = states(rng);
     let n = samples("CT_VERIFY_SAMPLES", 1_000_000);
     let inputs: Vec<(Class, usize, String)> = (0..n)
         .map(|_| {
-            let i = rng.gen_range(0..issued.len());
-            let token = issued[i].token.as_str();
+            let i = rng.gen_range(0..states.len());
+            let token = states[i].1.as_str();
             if rng.r#gen::<bool>() {
                 (Class::Left, i, left(token, rng))
             } else {
@@ -105,9 +118,14 @@ fn verify_bench(
             }
         })
         .collect();
+    // Each verification starts from the same stored state (nothing is stored here), so
+    // every one is a first guess with a full budget.
     for (class, i, candidate) in inputs {
-        let record = &issued[i].record;
-        runner.run_one(class, || record.verify(&key, USER, &candidate, at));
+        let state = &states[i].0;
+        let candidate = Candidate::new(&candidate).unwrap();
+        runner.run_one(class, || {
+            state.verify(&key, &SUBJECT, &candidate, &UserLimits::DEFAULT, at)
+        });
     }
 }
 
@@ -120,9 +138,11 @@ fn verify_right_vs_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
 }
 
 fn pkcs1_valid_vs_invalid_padding(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let pair =
-        PasswordKeyPair::from_pkcs8_pem(include_str!("../../tests/data/keys/rsa2048.pk8.pem"))
-            .unwrap();
+    let pair = PasswordKeyPair::from_pkcs8_pem(
+        include_str!("../../tests/data/keys/rsa2048.pk8.pem"),
+        Scheme::Pkcs1v15,
+    )
+    .unwrap();
     let modulus = password_mgmt::rsa::PublicKey::from_public_key_der(pair.encryptor().spki_der())
         .unwrap()
         .n_bytes()
@@ -135,10 +155,11 @@ fn pkcs1_valid_vs_invalid_padding(runner: &mut CtRunner, rng: &mut BenchRng) {
                 let password: String = (0..rng.gen_range(8..32))
                     .map(|_| rng.gen_range('a'..='z'))
                     .collect();
-                let encrypted = pair
-                    .encryptor()
-                    .encrypt(&mut chacha, &password, Scheme::Pkcs1v15)
-                    .unwrap();
+                let new = password_mgmt::NewPassword {
+                    identity_id: USER,
+                    password: &password,
+                };
+                let encrypted = pair.encryptor().encrypt(&mut chacha, &new).unwrap();
                 (Class::Left, encrypted)
             } else {
                 // A uniform value below the modulus, like a real ciphertext; it decrypts to a
@@ -158,7 +179,7 @@ fn pkcs1_valid_vs_invalid_padding(runner: &mut CtRunner, rng: &mut BenchRng) {
     let blinding = RefCell::new(chacha);
     for (class, encrypted) in inputs {
         runner.run_one(class, || {
-            pair.decrypt_bytes(&mut *blinding.borrow_mut(), &encrypted, Scheme::Pkcs1v15)
+            pair.decrypt_bytes(&mut *blinding.borrow_mut(), &encrypted, USER)
         });
     }
 }

@@ -23,8 +23,9 @@ use core::panic::PanicInfo;
 use password_mgmt::rand_core::{TryCryptoRng, TryRng};
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    DigitTokenRequest, IssuedToken, Outcome, PasswordEncryptor, PasswordKeyPair,
-    PasswordOrgConfig, PasswordOrgConfigInput, PasswordPolicy, Scheme, TokenKey, issue,
+    Candidate, DigitTokenRequest, NewPassword, Outcome, PasswordEncryptor, PasswordKeyPair,
+    PasswordOrgConfig, PasswordOrgConfigInput, PasswordPolicy, Purpose, Scheme, Subject,
+    TokenKey, UserLimits, UserState,
 };
 
 // The C library: the process entry point calls `main` below; `malloc` backs the allocator.
@@ -135,22 +136,38 @@ fn run() -> Result<(), i32> {
     };
     let params = request.resolve(&org).map_err(|_| 2)?;
 
-    // Issue, store, verify.
+    // Issue, store, verify: the user's state as a stored byte string.
     let key = TokenKey::from_bytes(&[0x5a; 32]);
+    let limits = UserLimits::DEFAULT;
+    let subject = Subject {
+        tenant: "acme",
+        user: request.user_id,
+        purpose: Purpose::PASSWORD_RESET,
+    };
     let now = UtcDateTime::from_unix_timestamp(1_795_000_000).map_err(|_| 3)?;
-    let issued = issue(&mut rng, &key, request.user_id, &params, now).map_err(|_| 4)?;
-    let record = IssuedToken::decode(&issued.record.encode()).map_err(|_| 5)?;
+    let issuance = UserState::new()
+        .issue(&mut rng, &key, &subject, &params, &limits, now)
+        .map_err(|_| 4)?;
+    let mut stored = *issuance.update().ok_or(5)?.replacement();
+    let issued = issuance.stored().map_err(|_| 5)?;
     let later = now + Duration::minutes(1);
     let wrong = if issued.token.as_str() == "00000000" { "11111111" } else { "00000000" };
-    let first = record.verify(&key, "Abby.Smith", wrong, later).map_err(|_| 6)?;
-    if first.outcome != (Outcome::Mismatch { attempts_left: 4 }) {
+    let mut outcomes = [Outcome::NoToken; 2];
+    for (slot, typed) in outcomes.iter_mut().zip([wrong, issued.token.as_str()]) {
+        let state = UserState::decode(&stored).map_err(|_| 6)?;
+        let candidate = Candidate::new(typed).map_err(|_| 6)?;
+        let verification = state
+            .verify(&key, &subject, &candidate, &limits, later)
+            .map_err(|_| 6)?;
+        if let Some(update) = verification.update() {
+            stored = *update.replacement();
+        }
+        *slot = verification.stored();
+    }
+    if outcomes[0] != (Outcome::Mismatch { attempts_left: 4 }) {
         return Err(7);
     }
-    let second = first
-        .record
-        .verify(&key, "Abby.Smith", issued.token.as_str(), later)
-        .map_err(|_| 8)?;
-    if second.outcome != Outcome::Accepted {
+    if outcomes[1] != Outcome::Accepted {
         return Err(9);
     }
 
@@ -161,14 +178,15 @@ fn run() -> Result<(), i32> {
     }
 
     // Encryption, both ends.
-    let pair = PasswordKeyPair::from_pkcs8_pem(include_str!("../../data/keys/rsa2048.pk8.pem"))
-        .map_err(|_| 12)?;
-    let client = PasswordEncryptor::from_spki_base64(&pair.public_key_base64()).map_err(|_| 13)?;
-    for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256] {
-        let encrypted = client
-            .encrypt(&mut rng, "correct horse", scheme)
-            .map_err(|_| 14)?;
-        let password = pair.decrypt(&mut rng, &encrypted, scheme).map_err(|_| 15)?;
+    for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256, Scheme::OaepSha256Bound] {
+        let pair =
+            PasswordKeyPair::from_pkcs8_pem(include_str!("../../data/keys/rsa2048.pk8.pem"), scheme)
+                .map_err(|_| 12)?;
+        let client =
+            PasswordEncryptor::from_spki_base64(&pair.public_key_base64(), scheme).map_err(|_| 13)?;
+        let new = NewPassword { identity_id: "abby", password: "correct horse" };
+        let encrypted = client.encrypt(&mut rng, &new).map_err(|_| 14)?;
+        let password = pair.decrypt(&mut rng, &encrypted, "abby").map_err(|_| 15)?;
         if password.as_str() != "correct horse" {
             return Err(16);
         }
