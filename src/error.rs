@@ -409,6 +409,15 @@ pub enum PolicyError {
         /// What `passwordMaxLength` allows.
         allowed: u32,
     },
+    /// A rule needs a special character, but the set of special characters is empty
+    /// (`PasswordPolicy::with_special_chars("")`): `passwordMinSpecial` above 0, or
+    /// `passwordMinCharType` 4.
+    EmptySpecialSet {
+        /// The rule's name, e.g. `passwordMinSpecial`.
+        rule: &'static str,
+        /// The rule's value.
+        required: u32,
+    },
 }
 
 impl fmt::Display for PolicyError {
@@ -422,6 +431,11 @@ impl fmt::Display for PolicyError {
             } => write!(
                 f,
                 "the rules cannot hold together: {rules} ({required} required, {allowed} allowed)"
+            ),
+            Self::EmptySpecialSet { rule, required } => write!(
+                f,
+                "the rules cannot hold together: {rule} is {required}, which needs a special \
+                 character, and the set of special characters is empty"
             ),
         }
     }

@@ -33,6 +33,25 @@
 //! context rules checked without their context are reported as not checked: the server may
 //! still refuse a password that passes here.
 //!
+//! # Policies that cannot be met
+//! [`PasswordPolicy::from_lines`] refuses a policy no password can satisfy, listing every
+//! conflict with the rules and numbers: a minimum length, the required characters
+//! (letters, digits, special), the required character types (with the characters they
+//! need), or `minAccountIDUniqueChars`, `minDisplayNameUniqueChars` or the server-side
+//! `minHistoryUniqueChars` above `passwordMaxLength`.
+//! [`with_special_chars`](PasswordPolicy::with_special_chars) refuses an empty special set
+//! while a rule needs a special character.
+//!
+//! # Policy checks: NIST SP 800-63B-4 and the transport
+//! [`PasswordPolicy::weaker_than_nist`] lists where a policy falls short of NIST SP
+//! 800-63B-4 (revision 4, final August 2025), section 3.1.1.2 "Password Verifiers", for a
+//! [`PasswordUse`]: at least 15 characters for a single-factor password and 8 within
+//! multi-factor authentication, at least 64 permitted, no composition rules, and a
+//! blocklist check, which only the server can do. [`PasswordPolicy::transport_gap`] says
+//! whether the longest password the policy allows fits the bytes an encryption key
+//! carries: 64 characters can take 256 bytes of UTF-8, and RSA-2048 with OAEP-SHA256
+//! carries 190.
+//!
 //! ```
 //! use password_mgmt::PasswordPolicy;
 //!
@@ -169,8 +188,13 @@ impl PasswordPolicy {
     /// # Errors
     /// [`Error::Policy`] listing every problem: a line without ` is `, an empty name, a
     /// value of the wrong kind or out of range, a rule given twice (each quoting its line),
-    /// and rules that cannot hold together (`passwordMinLength` above `passwordMaxLength`,
-    /// more required characters or types than `passwordMaxLength` allows).
+    /// and every set of rules that cannot hold together, each as a
+    /// [`PolicyError::Conflict`] naming the rules, what they require and what
+    /// `passwordMaxLength` allows: `passwordMinLength` above it; more required letters,
+    /// digits and special characters; a `passwordMinCharType` above it, or one that the
+    /// required characters plus one character for each further type exceed (upper 4 and
+    /// lower 4 fill a maximum of 8, so 3 types cannot fit); `minAccountIDUniqueChars`,
+    /// `minDisplayNameUniqueChars` or `minHistoryUniqueChars` above it.
     pub fn from_lines<I, S>(lines: I) -> Result<Self, Error>
     where
         I: IntoIterator<Item = S>,
@@ -232,11 +256,33 @@ impl PasswordPolicy {
         }
     }
 
-    /// This policy with `chars` as the special characters instead of ASCII punctuation.
-    #[must_use]
-    pub fn with_special_chars(mut self, chars: &str) -> Self {
+    /// This policy with `chars` as the special characters (`passwordMinSpecial`, and the
+    /// special type of `passwordMinCharType`) instead of ASCII punctuation.
+    ///
+    /// ```
+    /// use password_mgmt::PasswordPolicy;
+    ///
+    /// let euro = PasswordPolicy::from_lines(["passwordMinSpecial is 1"])?.with_special_chars("€")?;
+    /// assert!(euro.check("a€").is_ok());
+    /// assert!(!euro.check("a!").is_ok());
+    /// // An empty set is fine as long as no rule asks for a special character.
+    /// assert!(PasswordPolicy::from_lines(["passwordMinCharType is 3"])?.with_special_chars("").is_ok());
+    /// assert!(PasswordPolicy::from_lines(["passwordMinCharType is 4"])?.with_special_chars("").is_err());
+    /// # Ok::<(), password_mgmt::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Policy`] when the rules cannot hold together with this set: an empty set
+    /// while `passwordMinSpecial` is above 0 or `passwordMinCharType` is 4
+    /// ([`PolicyError::EmptySpecialSet`], one for each such rule).
+    pub fn with_special_chars(mut self, chars: &str) -> Result<Self, Error> {
         chars.clone_into(&mut self.special);
-        self
+        let conflicts = self.conflicts();
+        if conflicts.is_empty() {
+            Ok(self)
+        } else {
+            Err(Error::Policy(PolicyErrors::new(conflicts)))
+        }
     }
 
     fn get(&self, rule: Known) -> Option<u32> {
@@ -247,40 +293,94 @@ impl PasswordPolicy {
         self.get(rule).is_some_and(|v| v != 0)
     }
 
-    /// The rules that cannot hold together.
+    /// The value of a server-side count rule (parsed for form when the policy was built).
+    fn server_side_count(&self, name: &str) -> Option<u32> {
+        self.unchecked
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.parse().ok())
+    }
+
+    /// The rules that cannot hold together, in a fixed order: length, classes, types,
+    /// unique characters, then the special set.
     fn conflicts(&self) -> Vec<PolicyError> {
         let mut found = Vec::new();
+        let min = |rule| self.get(rule).unwrap_or(0);
+        let no_specials = self.special.is_empty();
+        if no_specials {
+            for rule in [Known::MinSpecial, Known::MinCharType] {
+                let required = min(rule);
+                // Without special characters three types remain: upper, lower, digit.
+                if (rule == Known::MinSpecial && required > 0) || required > 3 {
+                    found.push(PolicyError::EmptySpecialSet {
+                        rule: rule.name(),
+                        required,
+                    });
+                }
+            }
+        }
         let Some(max) = self.get(Known::MaxLength) else {
             return found;
         };
-        let min = |rule| self.get(rule).unwrap_or(0);
-        if min(Known::MinLength) > max {
-            found.push(PolicyError::Conflict {
-                rules: "passwordMinLength > passwordMaxLength",
-                required: min(Known::MinLength),
-                allowed: max,
-            });
-        }
-        let letters =
-            min(Known::MinAlpha).max(min(Known::MinUpper).saturating_add(min(Known::MinLower)));
+        let mut length = Vec::new();
+        let mut exceeds = |rules: &'static str, required: u32| {
+            if required > max {
+                length.push(PolicyError::Conflict {
+                    rules,
+                    required,
+                    allowed: max,
+                });
+            }
+        };
+        exceeds(
+            "passwordMinLength > passwordMaxLength",
+            min(Known::MinLength),
+        );
+        let (upper, lower) = (min(Known::MinUpper), min(Known::MinLower));
+        let cased = upper.saturating_add(lower);
+        let letters = min(Known::MinAlpha).max(cased);
         let required = letters
             .saturating_add(min(Known::MinNumeric))
             .saturating_add(min(Known::MinSpecial));
-        if required > max {
-            found.push(PolicyError::Conflict {
-                rules: "required letters, digits and special characters > passwordMaxLength",
-                required,
-                allowed: max,
-            });
+        exceeds(
+            "required letters, digits and special characters > passwordMaxLength",
+            required,
+        );
+        let types = min(Known::MinCharType);
+        exceeds("passwordMinCharType > passwordMaxLength", types);
+        // The shortest password with every required character and `types` types: the
+        // required characters give one type per class they ask for; letters beyond the
+        // upper and lower ones can be upper or lower case at no cost; each further type
+        // costs one character. Reported only when neither count alone is too large.
+        let present = [upper, lower, min(Known::MinNumeric), min(Known::MinSpecial)]
+            .iter()
+            .map(|&n| u32::from(n > 0))
+            .sum::<u32>();
+        let free = letters
+            .saturating_sub(cased)
+            .min(u32::from(upper == 0).saturating_add(u32::from(lower == 0)));
+        let shortest = required.saturating_add(types.saturating_sub(present.saturating_add(free)));
+        if required <= max && types <= max && !(no_specials && types > 3) {
+            exceeds(
+                "passwordMinCharType with the required letters, digits and special characters \
+                 > passwordMaxLength",
+                shortest,
+            );
         }
-        if min(Known::MinCharType) > max {
-            found.push(PolicyError::Conflict {
-                rules: "passwordMinCharType > passwordMaxLength",
-                required: min(Known::MinCharType),
-                allowed: max,
-            });
-        }
-        found
+        exceeds(
+            "minAccountIDUniqueChars > passwordMaxLength",
+            min(Known::MinAccountIdUniqueChars),
+        );
+        exceeds(
+            "minDisplayNameUniqueChars > passwordMaxLength",
+            min(Known::MinDisplayNameUniqueChars),
+        );
+        exceeds(
+            "minHistoryUniqueChars > passwordMaxLength",
+            self.server_side_count("minHistoryUniqueChars").unwrap_or(0),
+        );
+        length.append(&mut found);
+        length
     }
 
     /// Checks a password that needs no context; context rules are reported as not checked.
@@ -363,18 +463,65 @@ impl PasswordPolicy {
         }
     }
 
-    /// Where this policy is weaker than the NIST SP 800-63B baseline for passwords a user
-    /// chooses: at least 8 characters required, at least 64 allowed, no composition rules
-    /// (SP 800-63B section 5.1.1.2). Empty when it is not weaker. This crate never
-    /// truncates a password, so the baseline's third point holds here by construction.
+    /// Where this policy is weaker than NIST SP 800-63B-4 (Digital Identity Guidelines:
+    /// Authentication and Authenticator Management, revision 4, final August 2025),
+    /// section 3.1.1.2 "Password Verifiers", for a password used as `password_use`. Empty
+    /// when it is not weaker.
+    ///
+    /// The points checked, in this order:
+    /// 1. length: verifiers SHALL require at least 15 characters for a password that is a
+    ///    single-factor authenticator, and at least 8 for one used only as part of
+    ///    multi-factor authentication ([`NistGap::MinLengthTooShort`]);
+    /// 2. maximum: verifiers SHOULD permit at least 64 characters
+    ///    ([`NistGap::MaxLengthBelow64`]; no `passwordMaxLength` is no gap);
+    /// 3. composition: verifiers SHALL NOT impose composition rules, such as mixtures of
+    ///    character types ([`NistGap::CompositionRules`]: every `passwordMin…` class or type
+    ///    rule above 0);
+    /// 4. blocklist: verifiers SHALL compare a new password against a blocklist of
+    ///    commonly used, expected or compromised values ([`NistGap::NoBlocklistCheck`] when
+    ///    the policy has no `checkPasswordsAgainstDictionary is true` line). This crate has
+    ///    no blocklist and cannot check one: the server must.
+    ///
+    /// Lengths are counted in Unicode code points, as the section asks, and this crate
+    /// never truncates a password, so those points hold here by construction. Whether the
+    /// transport carries the longest password the policy allows is a separate question:
+    /// see [`transport_gap`](Self::transport_gap).
+    ///
+    /// ```
+    /// use password_mgmt::{NistGap, PasswordPolicy};
+    /// use password_mgmt::policy::PasswordUse;
+    ///
+    /// let policy = PasswordPolicy::from_lines([
+    ///     "passwordMinLength is 12",
+    ///     "checkPasswordsAgainstDictionary is true",
+    /// ])?;
+    /// assert!(policy.weaker_than_nist(PasswordUse::MultiFactor).is_empty());
+    /// assert_eq!(
+    ///     policy.weaker_than_nist(PasswordUse::SingleFactor),
+    ///     [NistGap::MinLengthTooShort {
+    ///         password_use: PasswordUse::SingleFactor,
+    ///         required: 15,
+    ///         min_length: 12,
+    ///     }]
+    /// );
+    /// # Ok::<(), password_mgmt::Error>(())
+    /// ```
     #[must_use]
-    pub fn weaker_than_nist(&self) -> Vec<NistGap> {
+    pub fn weaker_than_nist(&self, password_use: PasswordUse) -> Vec<NistGap> {
         let mut gaps = Vec::new();
         let min = self.get(Known::MinLength).unwrap_or(0);
-        if min < 8 {
-            gaps.push(NistGap::MinLengthBelow8 { min_length: min });
+        let required = password_use.nist_min_length();
+        if min < required {
+            gaps.push(NistGap::MinLengthTooShort {
+                password_use,
+                required,
+                min_length: min,
+            });
         }
-        if let Some(max) = self.get(Known::MaxLength).filter(|&m| m < 64) {
+        if let Some(max) = self
+            .get(Known::MaxLength)
+            .filter(|&m| m < NistGap::MIN_MAX_LENGTH)
+        {
             gaps.push(NistGap::MaxLengthBelow64 { max_length: max });
         }
         let composition: Vec<&'static str> = self
@@ -397,7 +544,186 @@ impl PasswordPolicy {
         if !composition.is_empty() {
             gaps.push(NistGap::CompositionRules(composition));
         }
+        let blocklist = self.unchecked.iter().any(|(name, value)| {
+            name == "checkPasswordsAgainstDictionary" && value.eq_ignore_ascii_case("true")
+        });
+        if !blocklist {
+            gaps.push(NistGap::NoBlocklistCheck);
+        }
         gaps
+    }
+
+    /// Whether every password this policy allows fits a transport that carries at most
+    /// `max_password_bytes` bytes of UTF-8 (for RSA encryption, the key's
+    /// `max_password_len` for its scheme). `None` when it does: the policy has a
+    /// `passwordMaxLength` and that many characters of 4 bytes each (the longest UTF-8
+    /// encoding) fit. Otherwise a [`TransportGap`]: what the policy allows, what the
+    /// transport carries, and how many characters are sure to fit.
+    ///
+    /// <div class="warning">
+    ///
+    /// NIST SP 800-63B-4 (section 3.1.1.2) asks verifiers to permit passwords of at least
+    /// 64 characters and to accept Unicode, counting code points. 64 characters of 4 bytes
+    /// are 256 bytes, more than RSA-2048 with OAEP-SHA256 carries (190 bytes: 47 such
+    /// characters are sure to fit, 190 if ASCII). What other keys carry in one block
+    /// (`k - 11` bytes for PKCS#1 v1.5, `k - 66` for OAEP-SHA256, `k` the modulus size in
+    /// bytes):
+    ///
+    /// | key | OAEP-SHA256 | PKCS#1 v1.5 |
+    /// |---|---|---|
+    /// | RSA-2048 | 190 bytes (47 characters) | 245 bytes (61 characters) |
+    /// | RSA-3072 | 318 bytes (79 characters) | 373 bytes (93 characters) |
+    /// | RSA-4096 | 446 bytes (111 characters) | 501 bytes (125 characters) |
+    ///
+    /// So a 64-character maximum with any Unicode is guaranteed only from RSA-3072 with
+    /// OAEP-SHA256 (or RSA-2048 with PKCS#1 v1.5, whose padding needs the warnings of the
+    /// `encryption` module). A password over the limit is refused by the encryptor, never
+    /// truncated: the user sees an error on a password the policy allowed.
+    ///
+    /// </div>
+    ///
+    /// ```
+    /// use password_mgmt::PasswordPolicy;
+    ///
+    /// let policy = PasswordPolicy::from_lines(["passwordMaxLength is 64"])?;
+    /// let gap = policy.transport_gap(190).expect("64 four-byte characters are 256 bytes");
+    /// assert_eq!(gap.max_length(), Some(64));
+    /// assert_eq!(gap.guaranteed_chars(), 47);
+    /// assert_eq!(gap.ascii_chars(), 190);
+    /// assert_eq!(
+    ///     gap.to_string(),
+    ///     "passwordMaxLength is 64 (up to 256 bytes of UTF-8), but the transport carries 190 \
+    ///      bytes: 47 characters are sure to fit (190 if ASCII)"
+    /// );
+    /// assert_eq!(policy.transport_gap(318), None);
+    /// // Without a maximum, no transport carries every password.
+    /// assert!(PasswordPolicy::from_lines(["passwordMinLength is 15"])?.transport_gap(446).is_some());
+    /// # Ok::<(), password_mgmt::Error>(())
+    /// ```
+    #[must_use]
+    pub fn transport_gap(&self, max_password_bytes: usize) -> Option<TransportGap> {
+        let max_length = self.get(Known::MaxLength);
+        let fits = max_length.is_some_and(|chars| {
+            usize::try_from(chars).is_ok_and(|chars| {
+                chars
+                    .checked_mul(TransportGap::MAX_BYTES_PER_CHAR)
+                    .is_some_and(|bytes| bytes <= max_password_bytes)
+            })
+        });
+        (!fits).then_some(TransportGap {
+            max_length,
+            max_password_bytes,
+        })
+    }
+}
+
+/// How a password is used, for [`PasswordPolicy::weaker_than_nist`]: NIST SP 800-63B-4
+/// asks for a longer password when it is the only factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PasswordUse {
+    /// The password alone authenticates: at least 15 characters.
+    SingleFactor,
+    /// The password is used only as part of multi-factor authentication: at least 8.
+    MultiFactor,
+}
+
+impl PasswordUse {
+    /// A stable name: `single-factor` or `multi-factor`.
+    ///
+    /// ```
+    /// use password_mgmt::policy::PasswordUse;
+    ///
+    /// assert_eq!(PasswordUse::SingleFactor.as_str(), "single-factor");
+    /// assert_eq!(PasswordUse::MultiFactor.as_str(), "multi-factor");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SingleFactor => "single-factor",
+            Self::MultiFactor => "multi-factor",
+        }
+    }
+
+    /// The least `passwordMinLength` NIST SP 800-63B-4 section 3.1.1.2 requires for this
+    /// use: 15 for a single factor, 8 within multi-factor authentication.
+    ///
+    /// ```
+    /// use password_mgmt::policy::PasswordUse;
+    ///
+    /// assert_eq!(PasswordUse::SingleFactor.nist_min_length(), 15);
+    /// assert_eq!(PasswordUse::MultiFactor.nist_min_length(), 8);
+    /// ```
+    #[must_use]
+    pub const fn nist_min_length(self) -> u32 {
+        match self {
+            Self::SingleFactor => 15,
+            Self::MultiFactor => 8,
+        }
+    }
+}
+
+impl fmt::Display for PasswordUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A policy that allows passwords longer than a transport carries: see
+/// [`PasswordPolicy::transport_gap`]. Policy values and byte counts only, never a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TransportGap {
+    max_length: Option<u32>,
+    max_password_bytes: usize,
+}
+
+impl TransportGap {
+    /// The most bytes one character (a Unicode scalar value) takes in UTF-8.
+    pub const MAX_BYTES_PER_CHAR: usize = 4;
+
+    /// The policy's `passwordMaxLength`, or `None` when it sets no maximum.
+    #[must_use]
+    pub const fn max_length(&self) -> Option<u32> {
+        self.max_length
+    }
+
+    /// The bytes of UTF-8 the transport carries.
+    #[must_use]
+    pub const fn max_password_bytes(&self) -> usize {
+        self.max_password_bytes
+    }
+
+    /// How many characters always fit, whatever they are: a quarter of the bytes, rounded
+    /// down.
+    #[must_use]
+    pub const fn guaranteed_chars(&self) -> usize {
+        self.max_password_bytes / Self::MAX_BYTES_PER_CHAR
+    }
+
+    /// How many characters fit when every one is ASCII (one byte each).
+    #[must_use]
+    pub const fn ascii_chars(&self) -> usize {
+        self.max_password_bytes
+    }
+}
+
+impl fmt::Display for TransportGap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.max_length {
+            Some(chars) => write!(
+                f,
+                "passwordMaxLength is {chars} (up to {} bytes of UTF-8)",
+                u64::from(chars).saturating_mul(4)
+            )?,
+            None => f.write_str("the policy sets no passwordMaxLength")?,
+        }
+        write!(
+            f,
+            ", but the transport carries {} bytes: {} characters are sure to fit ({} if ASCII)",
+            self.max_password_bytes,
+            self.guaranteed_chars(),
+            self.ascii_chars()
+        )
     }
 }
 
@@ -615,13 +941,19 @@ pub enum Requirement {
     MustNotContain,
 }
 
-/// Where a policy is weaker than the NIST SP 800-63B baseline.
+/// Where a policy is weaker than NIST SP 800-63B-4 section 3.1.1.2 "Password Verifiers":
+/// see [`PasswordPolicy::weaker_than_nist`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NistGap {
-    /// Fewer than 8 characters are required (0 when the policy sets no minimum).
-    MinLengthBelow8 {
-        /// The policy's `passwordMinLength`.
+    /// Fewer characters are required than the use calls for: 15 for a single-factor
+    /// password, 8 within multi-factor authentication.
+    MinLengthTooShort {
+        /// How the password is used.
+        password_use: PasswordUse,
+        /// The minimum NIST SP 800-63B-4 requires for that use.
+        required: u32,
+        /// The policy's `passwordMinLength` (0 when the policy sets no minimum).
         min_length: u32,
     },
     /// Fewer than 64 characters are allowed.
@@ -629,25 +961,46 @@ pub enum NistGap {
         /// The policy's `passwordMaxLength`.
         max_length: u32,
     },
-    /// The policy imposes composition rules, which SP 800-63B says verifiers should not.
+    /// The policy imposes composition rules (the rules' names, in name order), which
+    /// NIST SP 800-63B-4 says verifiers shall not.
     CompositionRules(Vec<&'static str>),
+    /// The policy does not ask the server to compare new passwords against a blocklist
+    /// (no `checkPasswordsAgainstDictionary is true` line). This crate cannot check a
+    /// blocklist itself: the server must.
+    NoBlocklistCheck,
+}
+
+impl NistGap {
+    /// The least maximum length NIST SP 800-63B-4 asks verifiers to permit.
+    pub const MIN_MAX_LENGTH: u32 = 64;
 }
 
 impl fmt::Display for NistGap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::MinLengthBelow8 { min_length } => write!(
+            Self::MinLengthTooShort {
+                password_use,
+                required,
+                min_length,
+            } => write!(
                 f,
-                "passwordMinLength is {min_length}; NIST SP 800-63B requires at least 8"
+                "passwordMinLength is {min_length}; NIST SP 800-63B-4 requires at least \
+                 {required} for a {password_use} password"
             ),
             Self::MaxLengthBelow64 { max_length } => write!(
                 f,
-                "passwordMaxLength is {max_length}; NIST SP 800-63B requires allowing at least 64"
+                "passwordMaxLength is {max_length}; NIST SP 800-63B-4 asks verifiers to \
+                 permit at least 64"
             ),
             Self::CompositionRules(rules) => write!(
                 f,
-                "composition rules ({}); NIST SP 800-63B says not to impose them",
+                "composition rules ({}); NIST SP 800-63B-4 says verifiers shall not impose them",
                 rules.join(", ")
+            ),
+            Self::NoBlocklistCheck => f.write_str(
+                "no checkPasswordsAgainstDictionary is true; NIST SP 800-63B-4 requires \
+                 comparing new passwords against a blocklist, which the server must do (this \
+                 crate cannot)",
             ),
         }
     }
