@@ -77,7 +77,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
 
     // 3. Issue it: store the new state first, then deliver the token.
-    let issuance = row.load()?.issue(&mut SysRng, &keys, &subject, &params, &limits, now)?;
+    let issuance = row
+        .load()?
+        .issue(&mut SysRng, &keys, &subject, &params, &limits, now)?;
     if let Some(update) = issuance.update() {
         assert!(row.compare_and_set(update), "no one else writes here");
     }
@@ -125,7 +127,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             let issuance = match state.issue(&mut SysRng, &keys, &subject, &params, &limits, at) {
                 Ok(issuance) => issuance,
                 Err(password_mgmt::Error::UserLockedOut) => {
-                    println!("attacker:    no more tokens: {}", password_mgmt::Error::UserLockedOut);
+                    println!(
+                        "attacker:    no more tokens: {}",
+                        password_mgmt::Error::UserLockedOut
+                    );
                     break;
                 }
                 Err(e) => return Err(e.into()),
@@ -150,7 +155,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         match verification.stored() {
             Outcome::BudgetExhausted { retry_after } => at += retry_after.duration(),
             Outcome::UserLockedOut => {
-                println!("attacker:    {guesses} wrong guesses over {tokens} tokens, then UserLockedOut");
+                println!(
+                    "attacker:    {guesses} wrong guesses over {tokens} tokens, then UserLockedOut"
+                );
                 break;
             }
             outcome if outcome.is_counted_failure() => {
@@ -166,7 +173,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
 
     // 6. The help desk checks who is asking, and unlocks the user.
-    assert!(row.compare_and_set(&row.load()?.unlock()), "no one else writes here");
+    assert!(
+        row.compare_and_set(&row.load()?.unlock()),
+        "no one else writes here"
+    );
     println!(
         "unlocked:    {} consecutive failures",
         row.load()?.consecutive_failures()
@@ -177,7 +187,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     //    key is retired; then a live record under it is a clear error, not a wrong guess.
     //    (An hour later: the attacker spent the user's token requests too.)
     at += Duration::hours(1);
-    let issuance = row.load()?.issue(&mut SysRng, &keys, &subject, &params, &limits, at)?;
+    let issuance = row
+        .load()?
+        .issue(&mut SysRng, &keys, &subject, &params, &limits, at)?;
     if let Some(update) = issuance.update() {
         assert!(row.compare_and_set(update), "no one else writes here");
     }

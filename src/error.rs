@@ -9,6 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::broken_rule::BrokenRules;
 use crate::key_id::KeyId;
 use crate::retry_after::RetryAfter;
 
@@ -48,6 +49,9 @@ pub enum Error {
     /// Password-policy lines could not be parsed, or their rules cannot hold together.
     /// Every problem is listed.
     Policy(PolicyErrors),
+    /// A new password breaks the password policy; every broken rule is listed, by counts,
+    /// never by characters (the API's 400).
+    PolicyRefused(BrokenRules),
     /// An encrypted password could not be decrypted to a UTF-8 password.
     ///
     /// One variant for every cause (OAEP padding, a ciphertext out of range, a plaintext that
@@ -68,7 +72,9 @@ impl Error {
     #[must_use]
     pub const fn detail_code(&self) -> DetailCode {
         match self {
-            Self::Invalid(_) | Self::Decryption => DetailCode::BadRequestContent,
+            Self::Invalid(_) | Self::PolicyRefused(_) | Self::Decryption => {
+                DetailCode::BadRequestContent
+            }
             Self::DigitTokenDisabled | Self::UserLockedOut => DetailCode::Forbidden,
             Self::RateLimited { .. } => DetailCode::TooManyRequests,
             Self::Rng(_)
@@ -94,6 +100,7 @@ impl Error {
             Self::TimeOutOfRange => "time_out_of_range",
             Self::Key(_) => "key",
             Self::Policy(_) => "policy",
+            Self::PolicyRefused(_) => "policy_refused",
             Self::Decryption => "decryption",
         }
     }
@@ -135,6 +142,7 @@ impl fmt::Display for Error {
             ),
             Self::Key(e) => write!(f, "RSA key refused: {e}"),
             Self::Policy(e) => write!(f, "password policy not usable: {e}"),
+            Self::PolicyRefused(rules) => write!(f, "the password breaks the policy: {rules}"),
             Self::Decryption => f.write_str("the encrypted password could not be decrypted"),
         }
     }

@@ -173,7 +173,10 @@ impl IssuedToken {
     /// The refusals that examine no candidate, in order: used, locked, not yet valid
     /// (beyond `tolerance`), expired. `None` when a candidate may be compared.
     pub(crate) fn refusal(&self, now: UtcDateTime, tolerance: Duration) -> Option<Outcome> {
-        let valid_from = self.issued_at.checked_sub(tolerance).unwrap_or(UtcDateTime::MIN);
+        let valid_from = self
+            .issued_at
+            .checked_sub(tolerance)
+            .unwrap_or(UtcDateTime::MIN);
         if self.consumed {
             Some(Outcome::AlreadyUsed)
         } else if self.is_locked() {
@@ -254,10 +257,7 @@ impl IssuedToken {
         let mut out = [0; Self::ENCODED_LEN];
         let key_id = self.key_id.to_bytes();
         let tail = [self.failed_attempts, u8::from(self.consumed)];
-        fill(
-            &mut out,
-            &[&key_id, &self.mac, &self.bound_fields(), &tail],
-        );
+        fill(&mut out, &[&key_id, &self.mac, &self.bound_fields(), &tail]);
         out
     }
 

@@ -32,9 +32,12 @@ use core::fmt;
 use rand_core::TryCryptoRng;
 use zeroize::Zeroizing;
 
-use crate::encryption::{EncryptedPassword, PasswordKeyPair, PublicKeyId, Scheme};
+use crate::encryption::{
+    EncryptedPassword, PasswordKeyPair, PasswordSubmission, PublicKeyId, Scheme,
+};
 use crate::error::{Error, Violation, ViolationKind};
 use crate::key_id::KeyId;
+use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::token_key::{TokenKey, TokenKeys};
 
 /// The MAC keys of token records: one current key, older keys still accepted.
@@ -281,6 +284,71 @@ impl PasswordKeyRing {
         self.find(id).ok_or_else(unknown_key)
     }
 
+    /// The set-password flow's one call: finds the key the submission names, decrypts the
+    /// password for its identity, and checks it against `policy` (with `context`).
+    ///
+    /// Its refusals tell a client only what it can act on, and never which step of
+    /// decryption failed: every failure to decrypt (bad padding, a forged or truncated
+    /// ciphertext, a plaintext that is empty, not UTF-8 or holds a control character, a
+    /// bound ciphertext sent for another identity) is the one [`Error::Decryption`], so a
+    /// forged ciphertext and a broken one get the same body. A password that decrypts but
+    /// breaks the policy is [`Error::PolicyRefused`], listing the broken rules by counts;
+    /// see the [module docs](crate::encryption) for the one bit that leaks under
+    /// PKCS#1 v1.5 and not under OAEP. All map to the API's 400
+    /// ([`wire::ErrorResponse::from_error`](crate::wire)).
+    ///
+    /// ```
+    /// use password_mgmt::{
+    ///     Error, NewPassword, PasswordKeyPair, PasswordKeyRing, PasswordPolicy, PasswordSubmission,
+    ///     PolicyContext, Scheme,
+    /// };
+    /// use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+    ///
+    /// # let pem = include_str!("../tests/data/keys/rsa3072.pk8.pem");
+    /// let mut rng = ChaCha20Rng::seed_from_u64(7);
+    /// let ring = PasswordKeyRing::new(PasswordKeyPair::from_pkcs8_pem(pem, Scheme::OaepSha256Bound)?);
+    /// let key = ring.current(Scheme::OaepSha256Bound).expect("served");
+    /// let policy = PasswordPolicy::from_lines(["passwordMinLength is 15", "passwordMaxLength is 64"])?;
+    /// let context = PolicyContext::default();
+    ///
+    /// let submit = |rng: &mut ChaCha20Rng, password| -> Result<String, Error> {
+    ///     let encrypted = key.encryptor().encrypt(rng, &NewPassword { identity_id: "abby", password })?.to_string();
+    ///     let key_id = key.public_key_id().to_string();
+    ///     let submission = PasswordSubmission { identity_id: "abby", public_key_id: &key_id, encrypted_password: &encrypted };
+    ///     Ok(ring.open_password(rng, &submission, &policy, &context)?.to_string())
+    /// };
+    /// assert_eq!(submit(&mut rng, "correct horse battery staple")?, "correct horse battery staple");
+    /// assert!(matches!(submit(&mut rng, "too short"), Err(Error::PolicyRefused(_))));
+    ///
+    /// // A ciphertext replayed for another identity: the one decryption failure.
+    /// let encrypted = key.encryptor().encrypt(&mut rng, &NewPassword { identity_id: "abby", password: "correct horse battery staple" })?.to_string();
+    /// let key_id = key.public_key_id().to_string();
+    /// let replay = PasswordSubmission { identity_id: "mallory", public_key_id: &key_id, encrypted_password: &encrypted };
+    /// assert_eq!(ring.open_password(&mut rng, &replay, &policy, &context).unwrap_err(), Error::Decryption);
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// * [`Error::Invalid`] naming `publicKeyId` (no such key here), `encryptedPassword`
+    ///   (not base64, empty, longer than the modulus) or `identityId` (blank, too long):
+    ///   all public facts about the request;
+    /// * [`Error::Decryption`] for every failure to decrypt;
+    /// * [`Error::PolicyRefused`] when the password breaks the policy;
+    /// * [`Error::Rng`] when the RNG fails.
+    pub fn open_password<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        submission: &PasswordSubmission<'_>,
+        policy: &PasswordPolicy,
+        context: &PolicyContext<'_>,
+    ) -> Result<Zeroizing<String>, Error> {
+        let pair = self.get(submission.public_key_id)?;
+        let encrypted = EncryptedPassword::from_base64(submission.encrypted_password)?;
+        let password = pair.decrypt(rng, &encrypted, submission.identity_id)?;
+        policy.enforce(&password, context)?;
+        Ok(password)
+    }
+
     /// Decrypts a password for `identity_id` with the key pair the request names.
     ///
     /// # Errors
@@ -292,7 +360,8 @@ impl PasswordKeyRing {
         encrypted: &EncryptedPassword,
         identity_id: &str,
     ) -> Result<Zeroizing<String>, Error> {
-        self.get(public_key_id)?.decrypt(rng, encrypted, identity_id)
+        self.get(public_key_id)?
+            .decrypt(rng, encrypted, identity_id)
     }
 }
 

@@ -144,6 +144,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod broken_rule;
 pub mod digit_token;
 pub mod encryption;
 mod error;
@@ -166,8 +167,8 @@ pub mod wire;
 
 pub use digit_token::{Candidate, DigitToken, TokenLength};
 pub use encryption::{
-    EncryptedPassword, KeyPolicy, NewPassword, PasswordEncryptor, PasswordKeyPair, PublicKeyId,
-    Scheme,
+    EncryptedPassword, KeyPolicy, NewPassword, PasswordEncryptor, PasswordKeyPair,
+    PasswordSubmission, PublicKeyId, Scheme,
 };
 pub use error::{
     DetailCode, Error, KeyError, PolicyError, PolicyErrors, RecordError, RngError, Violation,
@@ -179,7 +180,10 @@ pub use key_ring::{PasswordKeyRing, TokenKeyRing};
 pub use limits::UserLimits;
 pub use org_config::{PasswordOrgConfig, PasswordOrgConfigInput};
 pub use params::{AttemptLimit, Purpose, Subject, TokenParams, TokenTtl};
-pub use policy::{BrokenRule, NistGap, PasswordPolicy, PolicyContext, PolicyReport, Requirement};
+pub use policy::{
+    BrokenRule, BrokenRules, NistGap, PasswordPolicy, PasswordUse, PolicyContext, PolicyReport,
+    Requirement, TransportGap,
+};
 pub use rate_limit::{RateCheck, RateDecision, RateLimit, RateLimiter};
 pub use request::{DigitTokenRequest, RequestId};
 pub use retry_after::RetryAfter;

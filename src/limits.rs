@@ -257,7 +257,10 @@ impl FromStr for UserLimits {
                     continue;
                 }
             };
-            if seen.get_mut(slot).is_some_and(|seen| core::mem::replace(seen, true)) {
+            if seen
+                .get_mut(slot)
+                .is_some_and(|seen| core::mem::replace(seen, true))
+            {
                 found.push(format("each item at most once"));
                 continue;
             }
@@ -300,7 +303,9 @@ impl FromStr for UserLimits {
         Violations::into_result(found, || ())?;
         match tolerance {
             Some(d) => limits.with_clock_tolerance(d),
-            None => Ok(limits.with_clock_tolerance(limits.clock_tolerance).unwrap_or(limits)),
+            None => Ok(limits
+                .with_clock_tolerance(limits.clock_tolerance)
+                .unwrap_or(limits)),
         }
     }
 }
@@ -334,7 +339,11 @@ impl GuessBudget {
     /// Whether a guess is allowed at `now` (and if not, how long until it is), and the
     /// budget as read: with its arrival times clamped when they were too far ahead, in
     /// which case it must be stored even if nothing is spent.
-    pub(crate) fn peek(&self, limits: &UserLimits, now: UtcDateTime) -> (RateDecision, Option<Self>) {
+    pub(crate) fn peek(
+        &self,
+        limits: &UserLimits,
+        now: UtcDateTime,
+    ) -> (RateDecision, Option<Self>) {
         let [short, long] = self.steps(limits, now);
         let decision = [short, long]
             .into_iter()
@@ -439,7 +448,10 @@ mod tests {
             "requests 3/15m, failures 10/1h 100/1d, consecutive 7, clock tolerance 250ms"
         );
         assert_eq!(text.parse::<UserLimits>().unwrap(), limits);
-        assert_eq!(limits.requests().clock_tolerance(), Duration::milliseconds(250));
+        assert_eq!(
+            limits.requests().clock_tolerance(),
+            Duration::milliseconds(250)
+        );
 
         let err = "requests 0/1h, failures 10/1h, consecutive 101, colour blue, clock tolerance 1h"
             .parse::<UserLimits>()
@@ -447,7 +459,13 @@ mod tests {
         let fields: alloc::vec::Vec<_> = err.violations().iter().map(|v| v.field()).collect();
         assert_eq!(
             fields,
-            ["max", "limits", "consecutiveFailures", "limits", "clockTolerance"]
+            [
+                "max",
+                "limits",
+                "consecutiveFailures",
+                "limits",
+                "clockTolerance"
+            ]
         );
     }
 }

@@ -150,8 +150,8 @@ impl PasswordOrgConfig {
     /// ```
     #[must_use]
     pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
-        let flags = u8::from(self.custom_instructions_enabled)
-            | (u8::from(self.digit_token_enabled) << 1);
+        let flags =
+            u8::from(self.custom_instructions_enabled) | (u8::from(self.digit_token_enabled) << 1);
         [
             Self::VERSION,
             flags,

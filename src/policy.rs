@@ -76,6 +76,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use crate::broken_rule::{BrokenRule, BrokenRules, Requirement};
 use crate::error::{Error, PolicyError, PolicyErrors};
 
 /// A rule that can be checked from the password (and, for some, its context).
@@ -383,6 +384,29 @@ impl PasswordPolicy {
         length
     }
 
+    /// [`check_with`](Self::check_with), as a result: the error lists every rule the
+    /// password breaks.
+    ///
+    /// ```
+    /// use password_mgmt::{Error, PasswordPolicy, PolicyContext};
+    ///
+    /// let policy = PasswordPolicy::from_lines(["passwordMinLength is 15"])?;
+    /// let err = policy.enforce("too short", &PolicyContext::default()).unwrap_err();
+    /// assert!(matches!(&err, Error::PolicyRefused(rules) if rules.as_slice().len() == 1));
+    /// assert_eq!(err.to_string(), "the password breaks the policy: passwordMinLength: at least 15 required, found 9");
+    /// assert_eq!(err.detail_code().http_status(), 400);
+    /// # Ok::<(), password_mgmt::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::PolicyRefused`] with the broken rules.
+    pub fn enforce(&self, password: &str, context: &PolicyContext<'_>) -> Result<(), Error> {
+        match BrokenRules::new(self.check_with(password, context).broken) {
+            Some(rules) => Err(Error::PolicyRefused(rules)),
+            None => Ok(()),
+        }
+    }
+
     /// Checks a password that needs no context; context rules are reported as not checked.
     #[must_use]
     pub fn check(&self, password: &str) -> PolicyReport<'_> {
@@ -451,10 +475,7 @@ impl PasswordPolicy {
                 }
             };
             if let Some(requirement) = result {
-                broken.push(BrokenRule {
-                    rule: rule.name(),
-                    requirement,
-                });
+                broken.push(BrokenRule::new(rule.name(), requirement));
             }
         }
         PolicyReport {
@@ -870,75 +891,6 @@ impl PolicyReport<'_> {
     pub fn not_checked(&self) -> &[&str] {
         &self.not_checked
     }
-}
-
-/// One rule a password breaks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokenRule {
-    rule: &'static str,
-    requirement: Requirement,
-}
-
-impl BrokenRule {
-    /// The rule's name, as in the policy line (e.g. `passwordMinUpper`).
-    #[must_use]
-    pub const fn rule(&self) -> &'static str {
-        self.rule
-    }
-
-    /// What the rule requires and what the password had.
-    #[must_use]
-    pub const fn requirement(&self) -> Requirement {
-        self.requirement
-    }
-}
-
-impl fmt::Display for BrokenRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.rule)?;
-        match self.requirement {
-            Requirement::AtLeast { required, found } => {
-                write!(f, "at least {required} required, found {found}")
-            }
-            Requirement::AtMost { allowed, found } => {
-                write!(f, "at most {allowed} allowed, found {found}")
-            }
-            Requirement::RunAtMost { allowed, found } => write!(
-                f,
-                "a run of at most {allowed} of the same character allowed, found {found}"
-            ),
-            Requirement::MustNotContain => f.write_str("the password must not contain it"),
-        }
-    }
-}
-
-/// What a broken rule requires, and what the password had.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Requirement {
-    /// At least `required` (characters, characters of a class, types, unique characters).
-    AtLeast {
-        /// The rule's value.
-        required: u32,
-        /// The password's count.
-        found: u32,
-    },
-    /// At most `allowed` characters.
-    AtMost {
-        /// The rule's value.
-        allowed: u32,
-        /// The password's length.
-        found: u32,
-    },
-    /// No run of the same character longer than `allowed`.
-    RunAtMost {
-        /// The rule's value.
-        allowed: u32,
-        /// The password's longest run.
-        found: u32,
-    },
-    /// The password contains the account id or display name.
-    MustNotContain,
 }
 
 /// Where a policy is weaker than NIST SP 800-63B-4 section 3.1.1.2 "Password Verifiers":

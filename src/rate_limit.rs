@@ -321,7 +321,12 @@ pub(crate) fn parse_duration(text: &str, allow_ms: bool) -> Option<Duration> {
 /// Writes `d` (non-negative) with the largest unit that divides it: `1d`, `90m`, `500ms`.
 pub(crate) fn write_duration(f: &mut fmt::Formatter<'_>, d: Duration) -> fmt::Result {
     let ms = d.whole_milliseconds();
-    for (unit, unit_ms) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, unit_ms) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms != 0 && ms.checked_rem(unit_ms) == Some(0) {
             return write!(f, "{}{unit}", ms.checked_div(unit_ms).unwrap_or(ms));
         }
@@ -633,13 +638,31 @@ mod tests {
         ] {
             assert_eq!(parse_duration(text, false), Some(d), "{text}");
         }
-        assert_eq!(parse_duration("500ms", true), Some(Duration::milliseconds(500)));
-        for bad in ["", "1", "1x", "-1h", "+1h", "1 h", "1H", "500ms", "99999999999d"] {
+        assert_eq!(
+            parse_duration("500ms", true),
+            Some(Duration::milliseconds(500))
+        );
+        for bad in [
+            "",
+            "1",
+            "1x",
+            "-1h",
+            "+1h",
+            "1 h",
+            "1H",
+            "500ms",
+            "99999999999d",
+        ] {
             assert_eq!(parse_duration(bad, false), None, "{bad}");
         }
         let limit = RateLimit::new(5, Duration::minutes(90)).unwrap();
         assert_eq!(limit.to_string(), "5/90m");
-        assert_eq!(RateLimit::new(5, Duration::seconds(61)).unwrap().to_string(), "5/61s");
+        assert_eq!(
+            RateLimit::new(5, Duration::seconds(61))
+                .unwrap()
+                .to_string(),
+            "5/61s"
+        );
     }
 
     #[test]
@@ -648,14 +671,23 @@ mod tests {
         let now = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let latest = now + limit.tau + limit.interval;
         let near = Some(latest + Duration::seconds(3));
-        assert!(!gcra(near, &limit, now).changed(), "a refusal within the tolerance");
-        assert!(gcra(Some(latest + Duration::hours(2)), &limit, now).changed(), "a clamp");
+        assert!(
+            !gcra(near, &limit, now).changed(),
+            "a refusal within the tolerance"
+        );
+        assert!(
+            gcra(Some(latest + Duration::hours(2)), &limit, now).changed(),
+            "a clamp"
+        );
         assert_eq!(clamp(near, &limit, now), (near, Duration::seconds(3)));
         let far = Some(latest + Duration::hours(2));
         assert_eq!(
             clamp(far, &limit, now),
             (Some(latest + limit.clock_tolerance), Duration::hours(2))
         );
-        assert_eq!(clamp(Some(latest), &limit, now), (Some(latest), Duration::ZERO));
+        assert_eq!(
+            clamp(Some(latest), &limit, now),
+            (Some(latest), Duration::ZERO)
+        );
     }
 }

@@ -160,7 +160,10 @@ impl TokenKeys for TokenKey {
 
 pub(crate) mod sealed {
     /// Only this crate's key holders implement [`TokenKeys`](super::TokenKeys).
-    #[allow(unreachable_pub, reason = "a sealed trait: public but unnameable outside")]
+    #[allow(
+        unreachable_pub,
+        reason = "a sealed trait: public but unnameable outside"
+    )]
     pub trait Sealed {}
 
     impl Sealed for super::TokenKey {}

@@ -220,7 +220,8 @@ impl Verification {
 
 impl UserState {
     /// Length of the encoded state, format version 1.
-    pub const ENCODED_LEN: usize = 2 + IssuedToken::ENCODED_LEN + GuessBudget::ENCODED_LEN + TAT_LEN + 2;
+    pub const ENCODED_LEN: usize =
+        2 + IssuedToken::ENCODED_LEN + GuessBudget::ENCODED_LEN + TAT_LEN + 2;
     const VERSION: u8 = 1;
 
     /// The state of a user who has never had a token: no record, a full budget.
@@ -447,14 +448,11 @@ impl UserState {
             clippy::arithmetic_side_effects,
             reason = "the difference of two UtcDateTimes always fits a Duration"
         )]
-        let token = self
-            .record
-            .as_ref()
-            .map_or(Duration::ZERO, |r| (r.issued_at() - now).max(Duration::ZERO));
+        let token = self.record.as_ref().map_or(Duration::ZERO, |r| {
+            (r.issued_at() - now).max(Duration::ZERO)
+        });
         let requests = gcra(self.requests, &limits.requests(), now).lead;
-        token
-            .max(requests)
-            .max(self.budget.clock_lead(limits, now))
+        token.max(requests).max(self.budget.clock_lead(limits, now))
     }
 
     /// The state as bytes, format version 1 (integers big-endian): version `1`, a flag

@@ -697,7 +697,8 @@ impl ErrorResponse {
     /// The error body for `error`.
     ///
     /// The detail code is [`Error::detail_code`] (use [`DetailCode::http_status`] for the
-    /// status). Invalid input gets one cause per violation, each naming its field once; a
+    /// status). Invalid input gets one cause per violation, each naming its field once, and
+    /// a refused password one per broken rule (by counts); a
     /// refusal the caller can act on (digit tokens disabled, a locked-out user, a rate
     /// limit, an undecryptable password) gets the error's own message; internal faults get
     /// no cause, so that nothing about keys, records or the RNG reaches a client (log the
@@ -710,6 +711,9 @@ impl ErrorResponse {
                 .iter()
                 .map(|v| format!("{v}"))
                 .collect(),
+            Error::PolicyRefused(rules) => {
+                rules.as_slice().iter().map(|r| format!("{r}")).collect()
+            }
             Error::DigitTokenDisabled
             | Error::Decryption
             | Error::UserLockedOut

@@ -31,9 +31,9 @@ use std::hint::black_box;
 
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    AttemptLimit, Candidate, DigitToken, DigitTokenRequest, NewPassword, Outcome,
-    PasswordKeyPair, PasswordOrgConfig, PasswordOrgConfigInput, Purpose, RateLimit, RateLimiter,
-    Scheme, Subject, TokenKey, TokenLength, TokenParams, TokenTtl, UserLimits, UserState,
+    AttemptLimit, Candidate, DigitToken, DigitTokenRequest, NewPassword, Outcome, PasswordKeyPair,
+    PasswordOrgConfig, PasswordOrgConfigInput, Purpose, RateLimit, RateLimiter, Scheme, Subject,
+    TokenKey, TokenLength, TokenParams, TokenTtl, UserLimits, UserState,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
@@ -165,17 +165,25 @@ fn issue_allocates_nothing() {
 /// The state after storing `typed`'s verification.
 fn after(state: &UserState, key: &TokenKey, typed: &str, at: UtcDateTime) -> UserState {
     let v = state
-        .verify(key, &SUBJECT, &Candidate::new(typed).unwrap(), &UserLimits::DEFAULT, at)
+        .verify(
+            key,
+            &SUBJECT,
+            &Candidate::new(typed).unwrap(),
+            &UserLimits::DEFAULT,
+            at,
+        )
         .unwrap();
-    v.update()
-        .map_or_else(|| state.clone(), |u| UserState::decode(u.replacement()).unwrap())
+    v.update().map_or_else(
+        || state.clone(),
+        |u| UserState::decode(u.replacement()).unwrap(),
+    )
 }
 
 #[test]
 fn verify_allocates_nothing_whatever_the_outcome() {
     let key = TokenKey::from_bytes(&[0x5a; 32]);
-    let limits = UserLimits::default()
-        .with_requests(RateLimit::new(10_000, Duration::SECOND).unwrap());
+    let limits =
+        UserLimits::default().with_requests(RateLimit::new(10_000, Duration::SECOND).unwrap());
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let issue = |rng: &mut ChaCha20Rng, state: &UserState, limit| {
         let issuance = state
@@ -205,10 +213,34 @@ fn verify_allocates_nothing_whatever_the_outcome() {
 
     let cases: [(&UserState, &str, UtcDateTime, &UserLimits, Outcome); 10] = [
         (&state, token, during, &limits, Outcome::Accepted),
-        (&state, wrong, during, &limits, Outcome::Mismatch { attempts_left: 0 }),
-        (&state, "12345", during, &limits, Outcome::Malformed { attempts_left: 0 }),
-        (&state, token, now() + Duration::minutes(5), &limits, Outcome::Expired),
-        (&state, token, now() - Duration::minutes(1), &limits, Outcome::NotYetValid),
+        (
+            &state,
+            wrong,
+            during,
+            &limits,
+            Outcome::Mismatch { attempts_left: 0 },
+        ),
+        (
+            &state,
+            "12345",
+            during,
+            &limits,
+            Outcome::Malformed { attempts_left: 0 },
+        ),
+        (
+            &state,
+            token,
+            now() + Duration::minutes(5),
+            &limits,
+            Outcome::Expired,
+        ),
+        (
+            &state,
+            token,
+            now() - Duration::minutes(1),
+            &limits,
+            Outcome::NotYetValid,
+        ),
         (&locked, token, during, &limits, Outcome::TokenLocked),
         (&used, token, during, &limits, Outcome::AlreadyUsed),
         (&UserState::new(), token, during, &limits, Outcome::NoToken),
@@ -217,17 +249,28 @@ fn verify_allocates_nothing_whatever_the_outcome() {
             spent_issued.token.as_str(),
             during,
             &limits,
-            spent.guess_budget(&limits, during).retry_after().map_or(
-                Outcome::Accepted,
-                |retry_after| Outcome::BudgetExhausted { retry_after },
-            ),
+            spent
+                .guess_budget(&limits, during)
+                .retry_after()
+                .map_or(Outcome::Accepted, |retry_after| Outcome::BudgetExhausted {
+                    retry_after,
+                }),
         ),
-        (&spent, spent_issued.token.as_str(), during, &capped, Outcome::UserLockedOut),
+        (
+            &spent,
+            spent_issued.token.as_str(),
+            during,
+            &capped,
+            Outcome::UserLockedOut,
+        ),
     ];
     for (state, typed, at, limits, outcome) in cases {
         let candidate = Candidate::new(typed).unwrap();
-        let (check, n) =
-            allocations(|| state.verify(&key, &SUBJECT, &candidate, limits, at).unwrap());
+        let (check, n) = allocations(|| {
+            state
+                .verify(&key, &SUBJECT, &candidate, limits, at)
+                .unwrap()
+        });
         assert_eq!(check.stored(), outcome);
         assert_eq!(n, 0, "verify, {outcome:?}");
         println!("verify ({outcome:?}): 0 allocations");
@@ -240,7 +283,14 @@ fn states_config_limiters_and_requests_allocate_nothing() {
     let key = TokenKey::from_bytes(&[0x5a; 32]);
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let issuance = UserState::new()
-        .issue(&mut rng, &key, &SUBJECT, &params(5), &UserLimits::default(), now())
+        .issue(
+            &mut rng,
+            &key,
+            &SUBJECT,
+            &params(5),
+            &UserLimits::default(),
+            now(),
+        )
         .unwrap();
     let bytes = *issuance.update().unwrap().replacement();
 
@@ -292,7 +342,11 @@ fn states_config_limiters_and_requests_allocate_nothing() {
 #[test]
 fn rsa_operations_allocate_and_this_reports_how_much() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256, Scheme::OaepSha256Bound] {
+    for scheme in [
+        Scheme::Pkcs1v15,
+        Scheme::OaepSha256,
+        Scheme::OaepSha256Bound,
+    ] {
         let pem = include_str!("data/keys/rsa2048.pk8.pem");
         let pair = PasswordKeyPair::from_pkcs8_pem(pem, scheme).unwrap();
         let new = NewPassword {
@@ -300,8 +354,7 @@ fn rsa_operations_allocate_and_this_reports_how_much() {
             password: "correct horse",
         };
         let (encrypted, n_enc) = allocations(|| pair.encryptor().encrypt(&mut rng, &new).unwrap());
-        let (password, n_dec) =
-            allocations(|| pair.decrypt(&mut rng, &encrypted, "abby").unwrap());
+        let (password, n_dec) = allocations(|| pair.decrypt(&mut rng, &encrypted, "abby").unwrap());
         assert_eq!(password.as_str(), "correct horse");
         println!("RSA-2048 {scheme:?}: encrypt {n_enc} allocations, decrypt {n_dec} allocations");
         assert!(

@@ -22,8 +22,8 @@ use fixtures::{issue_stored, key, subject, t0, verify_stored};
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
     Error, NewPassword, Outcome, PasswordKeyPair, PasswordKeyRing, RateDecision, RateLimit,
-    RateLimiter, RecordError, RetryAfter, Scheme, TokenKey, TokenKeyRing, TokenParams,
-    UserLimits, UserState, ViolationKind,
+    RateLimiter, RecordError, RetryAfter, Scheme, TokenKey, TokenKeyRing, TokenParams, UserLimits,
+    UserState, ViolationKind,
 };
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -90,7 +90,10 @@ fn allowed(limit: &RateLimit, times: &[UtcDateTime]) -> Vec<UtcDateTime> {
             }
             continue;
         }
-        assert!(check.update().is_some(), "an allowed event changes the state");
+        assert!(
+            check.update().is_some(),
+            "an allowed event changes the state"
+        );
         assert!(check.stored().is_allowed());
         out.push(now);
     }
@@ -210,7 +213,9 @@ fn configuration_forms_parse_or_say_why_not() {
             "{text}"
         );
     }
-    for text in ["", "10", "10/", "/1h", "ten/1h", "10/1x", "10/1H", "-1/1h", "10 / 1h", "10/1h/2"] {
+    for text in [
+        "", "10", "10/", "/1h", "ten/1h", "10/1x", "10/1H", "-1/1h", "10 / 1h", "10/1h/2",
+    ] {
         let err = text.parse::<RateLimit>().unwrap_err();
         assert_eq!(err.violations()[0].field(), "rateLimit", "{text:?}");
     }
@@ -226,8 +231,8 @@ fn configuration_forms_parse_or_say_why_not() {
 /// the hourly bound of 10 holds: not 12 in 11 ms, as a reset gave.
 #[test]
 fn two_nodes_50_ms_apart_keep_the_bound() {
-    let limits = UserLimits::default()
-        .with_requests(RateLimit::new(10_000, Duration::hours(1)).unwrap());
+    let limits =
+        UserLimits::default().with_requests(RateLimit::new(10_000, Duration::hours(1)).unwrap());
     let params = TokenParams::default().with_attempt_limit(password_mgmt::AttemptLimit::MAX);
     let skew = Duration::milliseconds(50);
     let mut rng = ChaCha20Rng::seed_from_u64(50);
@@ -240,15 +245,28 @@ fn two_nodes_50_ms_apart_keep_the_bound() {
     let mut step = 0u32;
     while true_now < end {
         // Node A reads the true time, node B 50 ms less; the attacker alternates.
-        let reading = if step % 2 == 0 { true_now } else { true_now - skew };
+        let reading = if step % 2 == 0 {
+            true_now
+        } else {
+            true_now - skew
+        };
         step += 1;
-        if state.record().is_none_or(|r| r.is_locked() || reading >= r.expires_at()) {
+        if state
+            .record()
+            .is_none_or(|r| r.is_locked() || reading >= r.expires_at())
+        {
             state = issue_stored(&mut rng, &key(), &state, &params, &limits, reading)
                 .unwrap()
                 .1;
         }
         let verification = state
-            .verify(&key(), &subject(), &password_mgmt::Candidate::new("000000").unwrap(), &limits, reading)
+            .verify(
+                &key(),
+                &subject(),
+                &password_mgmt::Candidate::new("000000").unwrap(),
+                &limits,
+                reading,
+            )
             .unwrap();
         max_lead = max_lead.max(verification.clock_lead());
         if let Some(update) = verification.update() {
@@ -259,14 +277,21 @@ fn two_nodes_50_ms_apart_keep_the_bound() {
             failures_readings.push(reading);
         }
         // Every millisecond for the first 20 ms, then every second.
-        true_now += if step < 20 { Duration::MILLISECOND } else { Duration::SECOND };
+        true_now += if step < 20 {
+            Duration::MILLISECOND
+        } else {
+            Duration::SECOND
+        };
     }
     assert!(max_lead <= skew, "{max_lead}");
     assert_eq!(busiest_window(&failures_readings, Duration::hours(1)), 10);
     assert_eq!(busiest_window(&failures_true_time, Duration::hours(1)), 10);
     assert_eq!(failures_true_time.len(), 10);
     // The burst of 6 came in the first milliseconds; nothing more until 12 minutes later.
-    assert_eq!(busiest_window(&failures_true_time, Duration::milliseconds(11)), 6);
+    assert_eq!(
+        busiest_window(&failures_true_time, Duration::milliseconds(11)),
+        6
+    );
 }
 
 #[test]
@@ -329,10 +354,7 @@ fn unusual_instants() {
     let retry_after = third.limited().unwrap();
     assert_eq!(retry_after.duration(), Duration::minutes(1));
     assert_eq!(retry_after.seconds(), 60);
-    assert_eq!(
-        third.stored(),
-        RateDecision::Limited { retry_after }
-    );
+    assert_eq!(third.stored(), RateDecision::Limited { retry_after });
     // A huge gap makes the limiter fresh again.
     let later = t0() + Duration::days(3_650);
     assert_eq!(allowed(&limit, &[t0(), t0(), later, later]).len(), 4);
@@ -426,9 +448,16 @@ fn spend(mut state: UserState, n: usize) -> UserState {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let limits = budget_only();
     for _ in 0..n {
-        state = issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &limits, t0())
-            .unwrap()
-            .1;
+        state = issue_stored(
+            &mut rng,
+            &key(),
+            &state,
+            &TokenParams::default(),
+            &limits,
+            t0(),
+        )
+        .unwrap()
+        .1;
         let (outcome, next) =
             verify_stored(&state, &key(), &subject(), "x", &limits, t0()).unwrap();
         assert!(matches!(outcome, Outcome::Malformed { .. }), "{outcome:?}");
@@ -443,8 +472,15 @@ fn a_spent_budget_refuses_even_the_right_token_and_a_success_refills_it() {
     // Default short limit: a burst of 6 failures.
     let state = spend(UserState::new(), 6);
     let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let (issued, state) =
-        issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &limits, t0()).unwrap();
+    let (issued, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &state,
+        &TokenParams::default(),
+        &limits,
+        t0(),
+    )
+    .unwrap();
     let token = issued.token.as_str();
     let (outcome, after) = verify_stored(&state, &key(), &subject(), token, &limits, t0()).unwrap();
     assert_eq!(
@@ -455,20 +491,39 @@ fn a_spent_budget_refuses_even_the_right_token_and_a_success_refills_it() {
     );
     assert_eq!(after, state, "nothing counted");
     assert_eq!(
-        state.guess_budget(&limits, t0()).retry_after().map(RetryAfter::seconds),
+        state
+            .guess_budget(&limits, t0())
+            .retry_after()
+            .map(RetryAfter::seconds),
         Some(720)
     );
     // Twelve minutes later one more guess is allowed, but the 5-minute token expired.
     let later = t0() + Duration::minutes(12);
     assert_eq!(
-        verify_stored(&state, &key(), &subject(), token, &limits, later).unwrap().0,
+        verify_stored(&state, &key(), &subject(), token, &limits, later)
+            .unwrap()
+            .0,
         Outcome::Expired
     );
     // A fresh token's right code is accepted and refills the budget.
-    let (fresh, state) =
-        issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &limits, later).unwrap();
-    let (outcome, state) =
-        verify_stored(&state, &key(), &subject(), fresh.token.as_str(), &limits, later).unwrap();
+    let (fresh, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &state,
+        &TokenParams::default(),
+        &limits,
+        later,
+    )
+    .unwrap();
+    let (outcome, state) = verify_stored(
+        &state,
+        &key(),
+        &subject(),
+        fresh.token.as_str(),
+        &limits,
+        later,
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Accepted);
     assert!(state.guess_budget(&limits, later).is_allowed());
 }
@@ -478,8 +533,8 @@ fn a_spent_budget_refuses_even_the_right_token_and_a_success_refills_it() {
 /// cap stops the attacker at 100 guesses in all.
 #[test]
 fn a_month_of_attack_gets_exactly_100_guesses() {
-    let limits = UserLimits::default()
-        .with_requests(RateLimit::new(20, Duration::hours(1)).unwrap()); // generous on purpose
+    let limits =
+        UserLimits::default().with_requests(RateLimit::new(20, Duration::hours(1)).unwrap()); // generous on purpose
     let params = TokenParams::default();
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let start = t0();
@@ -545,29 +600,55 @@ fn token_key_ring_rotation() {
     let limits = budget_only();
     let mut ring = TokenKeyRing::new(TokenKey::from_bytes(&a));
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let (old, old_state) =
-        issue_stored(&mut rng, &ring, &UserState::new(), &TokenParams::default(), &limits, t0())
-            .unwrap();
+    let (old, old_state) = issue_stored(
+        &mut rng,
+        &ring,
+        &UserState::new(),
+        &TokenParams::default(),
+        &limits,
+        t0(),
+    )
+    .unwrap();
 
     ring.accept(TokenKey::from_bytes(&b)); // distributed, not yet current
     ring.accept(TokenKey::from_bytes(&b)); // twice: no duplicate
     assert_eq!(ring.current().id(), id(&a));
     assert_eq!(ring.rotate(TokenKey::from_bytes(&b)), id(&a));
     assert_eq!(ring.current().id(), id(&b));
-    let (new, new_state) =
-        issue_stored(&mut rng, &ring, &UserState::new(), &TokenParams::default(), &limits, t0())
-            .unwrap();
+    let (new, new_state) = issue_stored(
+        &mut rng,
+        &ring,
+        &UserState::new(),
+        &TokenParams::default(),
+        &limits,
+        t0(),
+    )
+    .unwrap();
     assert_eq!(new_state.record().unwrap().key_id(), id(&b));
     for (issued, state) in [(&old, &old_state), (&new, &new_state)] {
-        let (outcome, _) =
-            verify_stored(state, &ring, &subject(), issued.token.as_str(), &limits, t0()).unwrap();
+        let (outcome, _) = verify_stored(
+            state,
+            &ring,
+            &subject(),
+            issued.token.as_str(),
+            &limits,
+            t0(),
+        )
+        .unwrap();
         assert_eq!(outcome, Outcome::Accepted);
     }
     assert!(!ring.retire(id(&b)), "the current key cannot be retired");
     assert!(!ring.retire(id(&c)));
     assert!(ring.retire(id(&a)));
-    let err = verify_stored(&old_state, &ring, &subject(), old.token.as_str(), &limits, t0())
-        .unwrap_err();
+    let err = verify_stored(
+        &old_state,
+        &ring,
+        &subject(),
+        old.token.as_str(),
+        &limits,
+        t0(),
+    )
+    .unwrap_err();
     assert_eq!(err, Error::UnknownTokenKey { record: id(&a) });
     assert_eq!(err.detail_code().http_status(), 500);
     assert!(ring.contains(id(&b)) && !ring.contains(id(&a)));
@@ -593,7 +674,10 @@ fn password_key_ring_rotation() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let mut ring = PasswordKeyRing::new(pair(2048, oaep));
     let first = ring.current(oaep).unwrap().public_key_id();
-    let new = NewPassword { identity_id: "abby", password: "pw" };
+    let new = NewPassword {
+        identity_id: "abby",
+        password: "pw",
+    };
     let encrypted = ring
         .current(oaep)
         .unwrap()
@@ -663,21 +747,40 @@ fn a_password_key_ring_holds_one_current_key_per_scheme() {
         ring.add(again).unwrap_err(),
         Error::Key(password_mgmt::KeyError::SchemeConflict)
     );
-    assert_eq!(ring.current(Scheme::Pkcs1v15).unwrap().public_key_id(), pkcs_id);
-    assert_eq!(ring.current(Scheme::OaepSha256Bound).unwrap().public_key_id(), oaep_id);
+    assert_eq!(
+        ring.current(Scheme::Pkcs1v15).unwrap().public_key_id(),
+        pkcs_id
+    );
+    assert_eq!(
+        ring.current(Scheme::OaepSha256Bound)
+            .unwrap()
+            .public_key_id(),
+        oaep_id
+    );
     assert!(ring.current(Scheme::OaepSha256).is_none());
     assert!(!ring.retire(pkcs_id) && !ring.retire(oaep_id));
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     // A ciphertext for the OAEP key, sent naming the PKCS#1 key's id: refused uniformly.
-    let new = NewPassword { identity_id: "abby", password: "pw" };
-    let for_oaep = ring.get(&oaep_id.to_string()).unwrap().encryptor().encrypt(&mut rng, &new).unwrap();
+    let new = NewPassword {
+        identity_id: "abby",
+        password: "pw",
+    };
+    let for_oaep = ring
+        .get(&oaep_id.to_string())
+        .unwrap()
+        .encryptor()
+        .encrypt(&mut rng, &new)
+        .unwrap();
     assert_eq!(
-        ring.decrypt(&mut rng, &oaep_id.to_string(), &for_oaep, "abby").unwrap().as_str(),
+        ring.decrypt(&mut rng, &oaep_id.to_string(), &for_oaep, "abby")
+            .unwrap()
+            .as_str(),
         "pw"
     );
     let misdirected = ring.decrypt(&mut rng, &pkcs_id.to_string(), &for_oaep, "abby");
     assert!(
-        matches!(misdirected, Err(Error::Decryption)) || misdirected.is_ok_and(|p| p.as_str() != "pw"),
+        matches!(misdirected, Err(Error::Decryption))
+            || misdirected.is_ok_and(|p| p.as_str() != "pw"),
         "a PKCS#1 v1.5 key never opens an OAEP ciphertext"
     );
     assert_eq!(ring.pairs().count(), 2);
@@ -699,13 +802,28 @@ fn refusals_that_need_no_candidate_come_before_the_spent_budget() {
     // Five failures, then a token with an attempt limit of 1 takes the sixth: the budget
     // (a burst of 6) is spent and the token is locked at once.
     let one = TokenParams::default().with_attempt_limit(password_mgmt::AttemptLimit::MIN);
-    let (_, state) = issue_stored(&mut rng, &key(), &spend(UserState::new(), 5), &one, &limits, t0()).unwrap();
+    let (_, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &spend(UserState::new(), 5),
+        &one,
+        &limits,
+        t0(),
+    )
+    .unwrap();
     let (outcome, locked) = verify_stored(&state, &key(), &subject(), "x", &limits, t0()).unwrap();
     assert_eq!(outcome, Outcome::Malformed { attempts_left: 0 });
     assert!(!locked.guess_budget(&limits, t0()).is_allowed());
     // Five failures, then a fresh token with one failure: spent budget, live token.
-    let (issued, state) =
-        issue_stored(&mut rng, &key(), &spend(UserState::new(), 5), &TokenParams::default(), &limits, t0()).unwrap();
+    let (issued, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &spend(UserState::new(), 5),
+        &TokenParams::default(),
+        &limits,
+        t0(),
+    )
+    .unwrap();
     let (_, live) = verify_stored(&state, &key(), &subject(), "x", &limits, t0()).unwrap();
     assert!(!live.guess_budget(&limits, t0()).is_allowed());
     let expires = live.record().unwrap().expires_at();

@@ -25,8 +25,8 @@ use std::sync::LazyLock;
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
     AttemptLimit, Candidate as Typed, Error, Issued, NewPassword, Outcome, PasswordKeyPair,
-    Purpose, RateLimit, Scheme, Subject, TokenKey, TokenLength, TokenParams, TokenTtl,
-    UserLimits, UserState,
+    Purpose, RateLimit, Scheme, Subject, TokenKey, TokenLength, TokenParams, TokenTtl, UserLimits,
+    UserState,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -98,7 +98,9 @@ fn user_id() -> impl Strategy<Value = String> {
 /// about the token record (`tests/limits.rs` has the budget's).
 fn lax() -> UserLimits {
     let many = RateLimit::new(10_000, Duration::SECOND).unwrap();
-    UserLimits::default().with_requests(many).with_failures(many, many)
+    UserLimits::default()
+        .with_requests(many)
+        .with_failures(many, many)
 }
 
 fn subject<'a>(tenant: &'a str, user: &'a str) -> Subject<'a> {
@@ -390,8 +392,12 @@ proptest! {
 /// The repository's fixed 2048-bit key, once per scheme.
 static KEY_PAIRS: LazyLock<[PasswordKeyPair; 3]> = LazyLock::new(|| {
     let pem = include_str!("data/keys/rsa2048.pk8.pem");
-    [Scheme::Pkcs1v15, Scheme::OaepSha256, Scheme::OaepSha256Bound]
-        .map(|scheme| PasswordKeyPair::from_pkcs8_pem(pem, scheme).unwrap())
+    [
+        Scheme::Pkcs1v15,
+        Scheme::OaepSha256,
+        Scheme::OaepSha256Bound,
+    ]
+    .map(|scheme| PasswordKeyPair::from_pkcs8_pem(pem, scheme).unwrap())
 });
 
 /// A non-empty password of at most `max` bytes of UTF-8, any characters but controls

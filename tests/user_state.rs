@@ -19,9 +19,7 @@
 
 mod fixtures;
 
-use fixtures::{
-    Failing, Scripted, TENANT, USER, issue_stored, key, subject, t0, verify_stored,
-};
+use fixtures::{Failing, Scripted, TENANT, USER, issue_stored, key, subject, t0, verify_stored};
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
     AttemptLimit, Candidate, Error, Issued, Outcome, Purpose, RateLimit, RecordError, RngError,
@@ -142,7 +140,13 @@ fn refusals_before_the_comparison_change_nothing_and_ask_for_no_write() {
     for now in [t0() - Duration::minutes(1), record.expires_at()] {
         for typed in [issued.token.as_str(), "000000", "x"] {
             let v = state
-                .verify(&key(), &subject(), &Candidate::new(typed).unwrap(), &lax(), now)
+                .verify(
+                    &key(),
+                    &subject(),
+                    &Candidate::new(typed).unwrap(),
+                    &lax(),
+                    now,
+                )
                 .unwrap();
             assert!(v.update().is_none(), "{typed} at {now}");
             assert!(!v.stored().is_counted_failure());
@@ -226,8 +230,12 @@ fn concurrent_verifications_of_one_read_can_store_only_one() {
     // whose retry (a fresh read) sees the token used.
     let (issued, state) = issued(6);
     let typed = Candidate::new(issued.token.as_str()).unwrap();
-    let first = state.verify(&key(), &subject(), &typed, &lax(), t0()).unwrap();
-    let second = state.verify(&key(), &subject(), &typed, &lax(), t0()).unwrap();
+    let first = state
+        .verify(&key(), &subject(), &typed, &lax(), t0())
+        .unwrap();
+    let second = state
+        .verify(&key(), &subject(), &typed, &lax(), t0())
+        .unwrap();
     let mut stored = state.encode();
     let mut cas = |update: &password_mgmt::UserStateUpdate| {
         let ok = *update.expected() == stored;
@@ -238,9 +246,15 @@ fn concurrent_verifications_of_one_read_can_store_only_one() {
     };
     assert!(cas(first.update().unwrap()));
     assert_eq!(first.stored(), Outcome::Accepted);
-    assert!(!cas(second.update().unwrap()), "the second write must conflict");
+    assert!(
+        !cas(second.update().unwrap()),
+        "the second write must conflict"
+    );
     let reread = UserState::decode(&stored).unwrap();
-    assert_eq!(verify(&reread, issued.token.as_str(), t0()).0, Outcome::AlreadyUsed);
+    assert_eq!(
+        verify(&reread, issued.token.as_str(), t0()).0,
+        Outcome::AlreadyUsed
+    );
 }
 
 #[test]
@@ -264,7 +278,11 @@ fn malformed_candidates_are_counted_not_compared() {
     ];
     for typed in cases {
         let (outcome, next) = verify(&state, &typed, t0());
-        assert_eq!(outcome, Outcome::Malformed { attempts_left: 4 }, "{typed:?}");
+        assert_eq!(
+            outcome,
+            Outcome::Malformed { attempts_left: 4 },
+            "{typed:?}"
+        );
         assert_eq!(record_of(&next).failed_attempts(), 1);
     }
     // Longer than any token can be: refused before verification, nothing counted.
@@ -301,19 +319,43 @@ fn a_token_for_one_subject_is_refused_for_every_other() {
     let token = issued.token.as_str();
     let unlock = Purpose::new("account-unlock").unwrap();
     let others = [
-        Subject { user: "abby.smith", ..subject() },
-        Subject { user: "Abby.Smith ", ..subject() },
-        Subject { user: "Abby.Smit", ..subject() },
-        Subject { user: "Abby.Smith\0", ..subject() },
-        Subject { tenant: "acme2", ..subject() },
-        Subject { tenant: "ACME", ..subject() },
+        Subject {
+            user: "abby.smith",
+            ..subject()
+        },
+        Subject {
+            user: "Abby.Smith ",
+            ..subject()
+        },
+        Subject {
+            user: "Abby.Smit",
+            ..subject()
+        },
+        Subject {
+            user: "Abby.Smith\0",
+            ..subject()
+        },
+        Subject {
+            tenant: "acme2",
+            ..subject()
+        },
+        Subject {
+            tenant: "ACME",
+            ..subject()
+        },
         // Moving a byte between the parts changes the length prefixes: still no match.
-        Subject { tenant: "acmeA", user: "bby.Smith", ..subject() },
-        Subject { purpose: unlock, ..subject() },
+        Subject {
+            tenant: "acmeA",
+            user: "bby.Smith",
+            ..subject()
+        },
+        Subject {
+            purpose: unlock,
+            ..subject()
+        },
     ];
     for other in others {
-        let (outcome, _) =
-            verify_stored(&state, &key(), &other, token, &lax(), t0()).unwrap();
+        let (outcome, _) = verify_stored(&state, &key(), &other, token, &lax(), t0()).unwrap();
         assert_eq!(outcome, Outcome::Mismatch { attempts_left: 4 }, "{other:?}");
     }
     assert_eq!(verify(&state, token, t0()).0, Outcome::Accepted);
@@ -325,17 +367,47 @@ fn the_subject_is_checked_on_issue_and_on_verify() {
     let long_user = "u".repeat(Subject::MAX_USER_LEN + 1);
     let long_tenant = "t".repeat(Subject::MAX_TENANT_LEN + 1);
     for (bad, fields) in [
-        (Subject { user: "", ..subject() }, &["userId"][..]),
-        (Subject { user: "   ", ..subject() }, &["userId"][..]),
-        (Subject { user: &long_user, ..subject() }, &["userId"][..]),
-        (Subject { tenant: "", ..subject() }, &["tenant"][..]),
         (
-            Subject { tenant: &long_tenant, user: " ", ..subject() },
+            Subject {
+                user: "",
+                ..subject()
+            },
+            &["userId"][..],
+        ),
+        (
+            Subject {
+                user: "   ",
+                ..subject()
+            },
+            &["userId"][..],
+        ),
+        (
+            Subject {
+                user: &long_user,
+                ..subject()
+            },
+            &["userId"][..],
+        ),
+        (
+            Subject {
+                tenant: "",
+                ..subject()
+            },
+            &["tenant"][..],
+        ),
+        (
+            Subject {
+                tenant: &long_tenant,
+                user: " ",
+                ..subject()
+            },
             &["tenant", "userId"][..],
         ),
     ] {
         let candidate = Candidate::new(issued.token.as_str()).unwrap();
-        let err = state.verify(&key(), &bad, &candidate, &lax(), t0()).unwrap_err();
+        let err = state
+            .verify(&key(), &bad, &candidate, &lax(), t0())
+            .unwrap_err();
         let found: Vec<_> = err.violations().iter().map(|v| v.field()).collect();
         assert_eq!(found, fields);
         let mut rng = ChaCha20Rng::seed_from_u64(9);
@@ -347,7 +419,11 @@ fn the_subject_is_checked_on_issue_and_on_verify() {
     // The longest allowed parts work.
     let user = "u".repeat(Subject::MAX_USER_LEN);
     let tenant = "t".repeat(Subject::MAX_TENANT_LEN);
-    let long = Subject { tenant: &tenant, user: &user, ..subject() };
+    let long = Subject {
+        tenant: &tenant,
+        user: &user,
+        ..subject()
+    };
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let issuance = UserState::new()
         .issue(&mut rng, &key(), &long, &params(6, 5, 5), &lax(), t0())
@@ -372,7 +448,13 @@ fn purposes_are_checked() {
 #[test]
 fn no_token_is_no_token_and_asks_for_no_write() {
     let v = UserState::new()
-        .verify(&key(), &subject(), &Candidate::new("123456").unwrap(), &lax(), t0())
+        .verify(
+            &key(),
+            &subject(),
+            &Candidate::new("123456").unwrap(),
+            &lax(),
+            t0(),
+        )
         .unwrap();
     assert!(v.update().is_none());
     assert_eq!(v.stored(), Outcome::NoToken);
@@ -390,19 +472,25 @@ fn a_live_record_under_a_key_not_held_is_a_key_error_and_a_dead_one_gets_its_out
     // Expired, used or locked records need no key: they get their outcome.
     let late = record_of(&state).expires_at();
     assert_eq!(
-        verify_stored(&state, &other, &subject(), token, &lax(), late).unwrap().0,
+        verify_stored(&state, &other, &subject(), token, &lax(), late)
+            .unwrap()
+            .0,
         Outcome::Expired
     );
     let used = verify(&state, token, t0()).1;
     assert_eq!(
-        verify_stored(&used, &other, &subject(), token, &lax(), t0()).unwrap().0,
+        verify_stored(&used, &other, &subject(), token, &lax(), t0())
+            .unwrap()
+            .0,
         Outcome::AlreadyUsed
     );
     // A ring that holds the key verifies; the same key bytes give the same id everywhere.
     let mut ring = TokenKeyRing::new(other);
     ring.accept(TokenKey::from_slice(&[0x5a; 32]).unwrap());
     assert_eq!(
-        verify_stored(&state, &ring, &subject(), token, &lax(), t0()).unwrap().0,
+        verify_stored(&state, &ring, &subject(), token, &lax(), t0())
+            .unwrap()
+            .0,
         Outcome::Accepted
     );
 }
@@ -427,7 +515,14 @@ fn token_keys_must_be_32_bytes() {
 fn issue_refuses_instants_whose_expiry_is_not_representable() {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let issue_at = |rng: &mut ChaCha20Rng, now| {
-        issue_stored(rng, &key(), &UserState::new(), &params(6, 5, 5), &lax(), now)
+        issue_stored(
+            rng,
+            &key(),
+            &UserState::new(),
+            &params(6, 5, 5),
+            &lax(),
+            now,
+        )
     };
     // The latest instant whose expiry is representable, and one nanosecond later.
     let last = UtcDateTime::MAX - Duration::minutes(5);
@@ -446,7 +541,14 @@ fn issue_refuses_instants_whose_expiry_is_not_representable() {
 #[test]
 fn issue_reports_rng_failure() {
     let err = UserState::new()
-        .issue(&mut Failing, &key(), &subject(), &TokenParams::default(), &lax(), t0())
+        .issue(
+            &mut Failing,
+            &key(),
+            &subject(),
+            &TokenParams::default(),
+            &lax(),
+            t0(),
+        )
         .unwrap_err();
     assert_eq!(err, Error::Rng(RngError::Failed));
 }
@@ -454,11 +556,24 @@ fn issue_reports_rng_failure() {
 #[test]
 fn issue_draws_a_fresh_v4_request_id() {
     let mut rng = ChaCha20Rng::seed_from_u64(12);
-    let (a, state) =
-        issue_stored(&mut rng, &key(), &UserState::new(), &TokenParams::default(), &lax(), t0())
-            .unwrap();
-    let (b, _) =
-        issue_stored(&mut rng, &key(), &state, &TokenParams::default(), &lax(), t0()).unwrap();
+    let (a, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &UserState::new(),
+        &TokenParams::default(),
+        &lax(),
+        t0(),
+    )
+    .unwrap();
+    let (b, _) = issue_stored(
+        &mut rng,
+        &key(),
+        &state,
+        &TokenParams::default(),
+        &lax(),
+        t0(),
+    )
+    .unwrap();
     assert_ne!(a.request_id, b.request_id);
     let text = a.request_id.to_string();
     assert_eq!(text.len(), 36);
@@ -484,7 +599,10 @@ fn issuing_again_replaces_the_token_and_keeps_the_counts() {
         ));
     }
     let state = verify(&state, &wrong(second.token.as_str()), t0()).1;
-    assert_eq!(verify(&state, second.token.as_str(), t0()).0, Outcome::Accepted);
+    assert_eq!(
+        verify(&state, second.token.as_str(), t0()).0,
+        Outcome::Accepted
+    );
 }
 
 #[test]
@@ -499,7 +617,14 @@ fn the_request_limit_refuses_the_sixth_token_of_an_hour_and_says_how_long_to_wai
             .1;
     }
     let issuance = state
-        .issue(&mut rng, &key(), &subject(), &params(6, 5, 5), &limits, t0())
+        .issue(
+            &mut rng,
+            &key(),
+            &subject(),
+            &params(6, 5, 5),
+            &limits,
+            t0(),
+        )
         .unwrap();
     assert!(issuance.update().is_none(), "a refusal writes nothing");
     let err = issuance.stored().unwrap_err();
@@ -510,9 +635,7 @@ fn the_request_limit_refuses_the_sixth_token_of_an_hour_and_says_how_long_to_wai
     assert_eq!(retry_after.seconds(), 1_800);
     assert_eq!(err.detail_code().http_status(), 429);
     let later = t0() + Duration::minutes(30);
-    assert!(
-        issue_stored(&mut rng, &key(), &state, &params(6, 5, 5), &limits, later).is_ok()
-    );
+    assert!(issue_stored(&mut rng, &key(), &state, &params(6, 5, 5), &limits, later).is_ok());
 }
 
 #[test]
@@ -546,7 +669,13 @@ fn a_hundred_failures_in_a_row_lock_the_user_out_until_an_unlock() {
     // Even the right code of the live token is refused, and nothing is counted.
     let last = last.expect("a token was issued");
     let v = state
-        .verify(&key(), &subject(), &Candidate::new(last.token.as_str()).unwrap(), &limits, t0())
+        .verify(
+            &key(),
+            &subject(),
+            &Candidate::new(last.token.as_str()).unwrap(),
+            &limits,
+            t0(),
+        )
         .unwrap();
     assert!(v.update().is_none());
     assert_eq!(v.stored(), Outcome::UserLockedOut);
@@ -555,7 +684,14 @@ fn a_hundred_failures_in_a_row_lock_the_user_out_until_an_unlock() {
     let much_later = t0() + Duration::days(400);
     for now in [t0(), much_later] {
         let err = state
-            .issue(&mut rng2, &key(), &subject(), &params(6, 5, 5), &limits, now)
+            .issue(
+                &mut rng2,
+                &key(),
+                &subject(),
+                &params(6, 5, 5),
+                &limits,
+                now,
+            )
             .unwrap_err();
         assert_eq!(err, Error::UserLockedOut);
         assert_eq!(err.detail_code().http_status(), 403);
@@ -566,23 +702,46 @@ fn a_hundred_failures_in_a_row_lock_the_user_out_until_an_unlock() {
     let unlocked = UserState::decode(unlock.replacement()).unwrap();
     assert_eq!(unlocked.consecutive_failures(), 0);
     assert_eq!(unlocked.record(), state.record(), "the live token is kept");
-    let (issued, unlocked) =
-        issue_stored(&mut rng2, &key(), &unlocked, &params(6, 5, 5), &limits, much_later).unwrap();
-    assert_eq!(verify(&unlocked, issued.token.as_str(), much_later).0, Outcome::Accepted);
+    let (issued, unlocked) = issue_stored(
+        &mut rng2,
+        &key(),
+        &unlocked,
+        &params(6, 5, 5),
+        &limits,
+        much_later,
+    )
+    .unwrap();
+    assert_eq!(
+        verify(&unlocked, issued.token.as_str(), much_later).0,
+        Outcome::Accepted
+    );
 }
 
 #[test]
 fn the_consecutive_cap_is_configurable_up_to_100() {
     assert!(UserLimits::default().with_consecutive_failures(0).is_err());
-    assert!(UserLimits::default().with_consecutive_failures(101).is_err());
+    assert!(
+        UserLimits::default()
+            .with_consecutive_failures(101)
+            .is_err()
+    );
     let limits = lax().with_consecutive_failures(3).unwrap();
     let (issued, mut state) = issued(18);
     let bad = wrong(issued.token.as_str());
     for _ in 0..3 {
-        state = verify_stored(&state, &key(), &subject(), &bad, &limits, t0()).unwrap().1;
+        state = verify_stored(&state, &key(), &subject(), &bad, &limits, t0())
+            .unwrap()
+            .1;
     }
-    let (outcome, _) =
-        verify_stored(&state, &key(), &subject(), issued.token.as_str(), &limits, t0()).unwrap();
+    let (outcome, _) = verify_stored(
+        &state,
+        &key(),
+        &subject(),
+        issued.token.as_str(),
+        &limits,
+        t0(),
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::UserLockedOut);
 }
 
@@ -593,17 +752,29 @@ fn verify_without_using_counts_failures_but_leaves_a_right_code_live() {
     let v = state
         .verify_without_using(&key(), &subject(), &typed, &lax(), t0())
         .unwrap();
-    assert!(v.update().is_none(), "an acceptance that is not used changes nothing");
+    assert!(
+        v.update().is_none(),
+        "an acceptance that is not used changes nothing"
+    );
     assert_eq!(v.stored(), Outcome::Accepted);
     let bad = wrong(issued.token.as_str());
     let v = state
-        .verify_without_using(&key(), &subject(), &Candidate::new(&bad).unwrap(), &lax(), t0())
+        .verify_without_using(
+            &key(),
+            &subject(),
+            &Candidate::new(&bad).unwrap(),
+            &lax(),
+            t0(),
+        )
         .unwrap();
     let next = UserState::decode(v.update().expect("a failure is counted").replacement()).unwrap();
     assert_eq!(v.stored(), Outcome::Mismatch { attempts_left: 4 });
     assert_eq!(next.consecutive_failures(), 1);
     // The token is still live for the real use.
-    assert_eq!(verify(&next, issued.token.as_str(), t0()).0, Outcome::Accepted);
+    assert_eq!(
+        verify(&next, issued.token.as_str(), t0()).0,
+        Outcome::Accepted
+    );
 }
 
 #[test]
@@ -626,12 +797,23 @@ fn the_state_round_trips_through_its_encoding() {
 #[test]
 fn the_state_holds_neither_token_nor_subject_and_debug_hides_the_mac() {
     let mut rng = Scripted::new(&[908_771]);
-    let (issued, state) =
-        issue_stored(&mut rng, &key(), &UserState::new(), &params(6, 5, 5), &lax(), t0()).unwrap();
+    let (issued, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &UserState::new(),
+        &params(6, 5, 5),
+        &lax(),
+        t0(),
+    )
+    .unwrap();
     assert_eq!(issued.token.as_str(), "908771");
     let bytes = state.encode();
     for secret_or_name in [&b"908771"[..], USER.as_bytes(), TENANT.as_bytes()] {
-        assert!(!bytes.windows(secret_or_name.len()).any(|w| w == secret_or_name));
+        assert!(
+            !bytes
+                .windows(secret_or_name.len())
+                .any(|w| w == secret_or_name)
+        );
     }
     let debug = format!("{:?}", record_of(&state));
     assert_eq!(
@@ -751,8 +933,14 @@ fn decoding_refuses_impossible_field_values() {
         UserState::decode(&b)
     };
     let invalid = |name| Err(Error::Record(RecordError::InvalidField(name)));
-    assert_eq!(with(0, 0), Err(Error::Record(RecordError::UnknownVersion(0))));
-    assert_eq!(with(0, 2), Err(Error::Record(RecordError::UnknownVersion(2))));
+    assert_eq!(
+        with(0, 0),
+        Err(Error::Record(RecordError::UnknownVersion(0)))
+    );
+    assert_eq!(
+        with(0, 2),
+        Err(Error::Record(RecordError::UnknownVersion(2)))
+    );
     assert_eq!(with(FLAG, 2), invalid("record"));
     // No record, but record bytes: refused.
     assert_eq!(with(FLAG, 0), invalid("record"));
@@ -903,7 +1091,10 @@ fn refusals_come_in_the_documented_order() {
     }
     // The subject is checked first of all, even before a key fault.
     let other = TokenKey::from_bytes(&[1; 32]);
-    let blank = Subject { user: "", ..subject() };
+    let blank = Subject {
+        user: "",
+        ..subject()
+    };
     let err = verify_stored(&state, &other, &blank, token, &lax(), t0()).unwrap_err();
     assert_eq!(err.violations()[0].field(), "userId");
 }
@@ -957,29 +1148,54 @@ fn state_from_a_clock_far_ahead_is_clamped_and_the_clamp_is_stored() {
             .1;
     }
     for _ in 0..6 {
-        state = verify_stored(&state, &key(), &subject(), "x", &limits, ahead).unwrap().1;
+        state = verify_stored(&state, &key(), &subject(), "x", &limits, ahead)
+            .unwrap()
+            .1;
     }
     assert_eq!(state.clock_lead(&limits, t0()), Duration::hours(2));
     // A node with the right clock: refused, but the clamp comes as an update to store.
     let issuance = state
-        .issue(&mut rng, &key(), &subject(), &params(6, 60, 10), &limits, t0())
+        .issue(
+            &mut rng,
+            &key(),
+            &subject(),
+            &params(6, 60, 10),
+            &limits,
+            t0(),
+        )
         .unwrap();
     let wait = issuance.limited().unwrap().duration();
     assert_eq!(wait, Duration::minutes(30) + limits.clock_tolerance());
     let clamped = UserState::decode(issuance.update().expect("the clamp").replacement()).unwrap();
     // Once stored, the wait is real: after it, a token is issued.
-    let (_, clamped) = issue_stored(&mut rng, &key(), &clamped, &params(6, 60, 10), &limits, t0() + wait)
-        .unwrap();
+    let (_, clamped) = issue_stored(
+        &mut rng,
+        &key(),
+        &clamped,
+        &params(6, 60, 10),
+        &limits,
+        t0() + wait,
+    )
+    .unwrap();
     // The same for the guess budget: the refusal stores the clamp.
     let v = clamped
-        .verify(&key(), &subject(), &Candidate::new("x").unwrap(), &limits, t0() + wait)
+        .verify(
+            &key(),
+            &subject(),
+            &Candidate::new("x").unwrap(),
+            &limits,
+            t0() + wait,
+        )
         .unwrap();
     assert!(v.clock_lead() > Duration::hours(1));
     let repaired = UserState::decode(v.update().expect("the clamp").replacement()).unwrap();
     let Outcome::BudgetExhausted { retry_after } = v.stored() else {
         panic!("the burst was spent");
     };
-    assert_eq!(retry_after.duration(), Duration::minutes(12) + limits.clock_tolerance());
+    assert_eq!(
+        retry_after.duration(),
+        Duration::minutes(12) + limits.clock_tolerance()
+    );
     let after = t0() + wait + retry_after.duration();
     let (outcome, _) = verify_stored(&repaired, &key(), &subject(), "x", &limits, after).unwrap();
     assert!(outcome.is_counted_failure(), "{outcome:?}");

@@ -289,8 +289,11 @@ fn errors_convert_into_the_error_body() {
     );
 
     let forbidden = request.resolve(&org).unwrap_err();
-    let json =
-        serde_json::to_value(ErrorResponse::from_error(&forbidden, TrackingId::generate(&mut rng))).unwrap();
+    let json = serde_json::to_value(ErrorResponse::from_error(
+        &forbidden,
+        TrackingId::generate(&mut rng),
+    ))
+    .unwrap();
     assert_eq!(json["detailCode"], "403 Forbidden");
     assert_eq!(json["causes"].as_array().unwrap().len(), 1);
 
@@ -324,7 +327,11 @@ fn errors_convert_into_the_error_body() {
             UtcDateTime::UNIX_EPOCH,
         )
         .unwrap_err();
-    let json = serde_json::to_value(ErrorResponse::from_error(&fault, TrackingId::generate(&mut rng))).unwrap();
+    let json = serde_json::to_value(ErrorResponse::from_error(
+        &fault,
+        TrackingId::generate(&mut rng),
+    ))
+    .unwrap();
     assert_eq!(json["detailCode"], "500.0 Internal Fault");
     assert_eq!(json["messages"][0]["text"], "An internal fault occurred.");
     assert!(json.get("causes").is_none());
@@ -356,17 +363,28 @@ fn errors_convert_into_the_error_body() {
         Some("too many requests: retry after 90 seconds")
     );
     for (code, status, text) in [
-        (DetailCode::BadRequestContent, 400, "400.1 Bad Request Content"),
+        (
+            DetailCode::BadRequestContent,
+            400,
+            "400.1 Bad Request Content",
+        ),
         (DetailCode::Unauthorized, 401, "401 Unauthorized"),
         (DetailCode::Forbidden, 403, "403 Forbidden"),
         (DetailCode::NotFound, 404, "404 Not found"),
         (DetailCode::TooManyRequests, 429, "429 Too Many Requests"),
         (DetailCode::InternalFault, 500, "500.0 Internal Fault"),
-        (DetailCode::ServiceUnavailable, 503, "503 Service Unavailable"),
+        (
+            DetailCode::ServiceUnavailable,
+            503,
+            "503 Service Unavailable",
+        ),
     ] {
         assert_eq!((code.http_status(), code.as_str()), (status, text));
         let body = ErrorResponse::new(code, TrackingId::from_bytes([7; 16]), Vec::new());
-        assert_eq!(body.messages.unwrap()[0].text.as_deref(), Some(code.message()));
+        assert_eq!(
+            body.messages.unwrap()[0].text.as_deref(),
+            Some(code.message())
+        );
         assert!(body.causes.is_none());
     }
     // The seed's 404 example, field for field.
@@ -437,7 +455,13 @@ fn the_client_flow_from_password_info_to_set_password() {
     // The seed's own public key parses (a 2048-bit RSA key).
     let seed_info: PasswordInfo =
         serde_json::from_str(&seed("password-info.response.json")).unwrap();
-    assert_eq!(seed_info.encryptor(Scheme::Pkcs1v15).unwrap().modulus_bits(), 2048);
+    assert_eq!(
+        seed_info
+            .encryptor(Scheme::Pkcs1v15)
+            .unwrap()
+            .modulus_bits(),
+        2048
+    );
     assert!(matches!(
         PasswordInfo::default().encryptor(Scheme::Pkcs1v15),
         Err(Error::Key(_))
@@ -446,7 +470,11 @@ fn the_client_flow_from_password_info_to_set_password() {
 
 #[test]
 fn password_states_parse_and_print_for_storage() {
-    for state in [PasswordState::InProgress, PasswordState::Finished, PasswordState::Failed] {
+    for state in [
+        PasswordState::InProgress,
+        PasswordState::Finished,
+        PasswordState::Failed,
+    ] {
         let text = state.to_string();
         assert_eq!(text.parse::<PasswordState>().unwrap(), state);
     }
@@ -462,7 +490,9 @@ fn password_states_parse_and_print_for_storage() {
 #[test]
 fn a_type_error_names_its_field_once_whoever_parses() {
     let body = r#"{"digitTokenLength":"9"}"#;
-    let plain = serde_json::from_str::<PasswordOrgConfig>(body).unwrap_err().to_string();
+    let plain = serde_json::from_str::<PasswordOrgConfig>(body)
+        .unwrap_err()
+        .to_string();
     assert!(
         plain.starts_with(r#"digitTokenLength: invalid type: string "9", expected i64"#),
         "{plain}"

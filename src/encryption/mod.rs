@@ -198,7 +198,9 @@ impl FromStr for Scheme {
 pub(crate) fn bound_label(key: PublicKeyId, identity_id: &str) -> alloc::boxed::Box<[u8]> {
     const TAG: &[u8] = b"password-mgmt/v1 oaep-label\0";
     let key = alloc::string::ToString::to_string(&key);
-    [TAG, key.as_bytes(), identity_id.as_bytes()].concat().into()
+    [TAG, key.as_bytes(), identity_id.as_bytes()]
+        .concat()
+        .into()
 }
 
 /// Checks an identity id: not blank, at most 256 bytes.
@@ -232,6 +234,22 @@ pub struct NewPassword<'a> {
     pub identity_id: &'a str,
     /// The password.
     pub password: &'a str,
+}
+
+/// An encrypted new password as a set-password request carries it: the raw text of
+/// `identityId`, `publicKeyId` and `encryptedPassword`, for
+/// [`PasswordKeyRing::open_password`](crate::PasswordKeyRing::open_password).
+///
+/// Not secret (the ciphertext opens only with the private key). The fields are named so
+/// that a call site cannot swap them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordSubmission<'a> {
+    /// `identityId`: whose password it is.
+    pub identity_id: &'a str,
+    /// `publicKeyId`: the key the client encrypted under.
+    pub public_key_id: &'a str,
+    /// `encryptedPassword`: standard base64 of the ciphertext.
+    pub encrypted_password: &'a str,
 }
 
 impl fmt::Debug for NewPassword<'_> {

@@ -233,10 +233,9 @@ impl PasswordKeyPair {
         let ciphertext = encrypted.padded_for(self.public.ciphertext_len())?;
         let result = match self.scheme() {
             Scheme::Pkcs1v15 => self.key.decrypt_blinded(rng, Pkcs1v15Encrypt, &ciphertext),
-            Scheme::OaepSha256 => {
-                self.key
-                    .decrypt_blinded(rng, Oaep::<Sha256>::new(), &ciphertext)
-            }
+            Scheme::OaepSha256 => self
+                .key
+                .decrypt_blinded(rng, Oaep::<Sha256>::new(), &ciphertext),
             Scheme::OaepSha256Bound => {
                 let label = bound_label(self.public_key_id(), identity_id);
                 self.key

@@ -113,7 +113,11 @@ impl PasswordEncryptor {
     ///
     /// # Errors
     /// As [`from_spki_der`](Self::from_spki_der).
-    pub fn from_spki_der_with(der: &[u8], scheme: Scheme, policy: KeyPolicy) -> Result<Self, Error> {
+    pub fn from_spki_der_with(
+        der: &[u8],
+        scheme: Scheme,
+        policy: KeyPolicy,
+    ) -> Result<Self, Error> {
         let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|_| KeyError::Malformed)?;
         if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
             return Err(KeyError::NotRsa.into());
@@ -195,6 +199,32 @@ impl PasswordEncryptor {
         let ciphertext: Vec<u8> =
             result.map_err(|e| map_rsa_error(&e, Error::Key(KeyError::Malformed)))?;
         Ok(EncryptedPassword::from_bytes(ciphertext))
+    }
+
+    /// Whether `policy` allows passwords longer than this key and scheme carry (64
+    /// characters of four-byte UTF-8 are 256 bytes; 2048-bit OAEP-SHA256 carries 190):
+    /// [`PasswordPolicy::transport_gap`](crate::PasswordPolicy::transport_gap) for
+    /// [`max_password_len`](Self::max_password_len). Check it when a policy or a key is
+    /// configured, and choose a larger key when it reports a gap.
+    ///
+    /// ```
+    /// use password_mgmt::{PasswordEncryptor, PasswordPolicy, Scheme};
+    ///
+    /// # let public_key = include_str!("../../tests/data/keys/rsa2048.spki.b64").trim();
+    /// let policy = PasswordPolicy::from_lines(["passwordMinLength is 15", "passwordMaxLength is 64"])?;
+    /// let oaep = PasswordEncryptor::from_spki_base64(public_key, Scheme::OaepSha256)?;
+    /// let gap = oaep.transport_gap(&policy).expect("190 bytes cannot carry 64 four-byte characters");
+    /// assert_eq!(gap.guaranteed_chars(), 47);
+    /// let pkcs1 = oaep.with_scheme(Scheme::Pkcs1v15); // 245 bytes: still short of 256
+    /// assert!(pkcs1.transport_gap(&policy).is_some());
+    /// # Ok::<(), password_mgmt::Error>(())
+    /// ```
+    #[must_use]
+    pub fn transport_gap(
+        &self,
+        policy: &crate::PasswordPolicy,
+    ) -> Option<crate::policy::TransportGap> {
+        policy.transport_gap(self.max_password_len())
     }
 
     /// The scheme this encryptor encrypts with.
