@@ -510,3 +510,32 @@ fn a_type_error_names_its_field_once_whoever_parses() {
         assert_eq!(text.matches("digitTokenLength").count(), 1, "{text}");
     }
 }
+
+/// A refused password's body lists every broken rule by counts, never a character.
+#[test]
+fn a_policy_refusal_lists_the_broken_rules_by_counts() {
+    let policy = password_mgmt::PasswordPolicy::from_lines([
+        "passwordMinLength is 15",
+        "passwordRepeatedChar is 2",
+    ])
+    .unwrap();
+    let err = policy
+        .enforce("zzzqq", &password_mgmt::PolicyContext::default())
+        .unwrap_err();
+    let body = ErrorResponse::from_error(&err, TrackingId::from_bytes([1; 16]));
+    assert_eq!(body.detail_code.as_deref(), Some("400.1 Bad Request Content"));
+    let causes: Vec<_> = body
+        .causes
+        .unwrap()
+        .into_iter()
+        .map(|c| c.text.unwrap())
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            "passwordMinLength: at least 15 required, found 5",
+            "passwordRepeatedChar: a run of at most 2 of the same character allowed, found 3"
+        ]
+    );
+    assert!(!causes.concat().contains("zzz"));
+}
