@@ -1,0 +1,3 @@
+//! `password-mgmt-server` (the command line follows).
+
+fn main() {}
