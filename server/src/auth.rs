@@ -74,7 +74,9 @@ impl Principal {
         if self.has(scope) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the token lacks the scope {scope}")))
+            Err(ApiError::Forbidden(format!(
+                "the token lacks the scope {scope}"
+            )))
         }
     }
 
@@ -180,7 +182,11 @@ fn read_jwks(path: &Path) -> Result<Vec<VerifyKey>, ConfigError> {
             AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
                 Algorithm::EdDSA
             }
-            _ => return Err(bad("only RSA (RS256) and Ed25519 (EdDSA) keys are accepted".into())),
+            _ => {
+                return Err(bad(
+                    "only RSA (RS256) and Ed25519 (EdDSA) keys are accepted".into(),
+                ));
+            }
         };
         let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(format!("unusable key: {e}")))?;
         keys.push(VerifyKey {
@@ -202,7 +208,11 @@ impl Authenticator {
             Some(path) => read_jwks(path)?,
             None => Vec::new(),
         };
-        let signer = settings.signing_key.as_deref().map(SigningKey::load).transpose()?;
+        let signer = settings
+            .signing_key
+            .as_deref()
+            .map(SigningKey::load)
+            .transpose()?;
         if let Some(signer) = &signer {
             let key = DecodingKey::from_jwk(signer.jwk())
                 .map_err(|e| ConfigError::new(format!("jwt.signing_key: {e}")))?;
@@ -231,7 +241,10 @@ impl Authenticator {
             leeway: to_i64(settings.clock_skew_seconds),
             lifetime: to_i64(settings.token_lifetime_seconds),
             signer,
-            clients: clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect(),
+            clients: clients
+                .iter()
+                .map(|c| (c.client_id.clone(), c.clone()))
+                .collect(),
         })
     }
 
@@ -252,7 +265,8 @@ impl Authenticator {
     /// # Errors
     /// [`ApiError::Unauthorized`] saying what failed.
     pub fn verify(&self, token: &str, now: i64) -> Result<Principal, ApiError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| jwt_failed("JWT is malformed"))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| jwt_failed("JWT is malformed"))?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::EdDSA) {
             return Err(jwt_failed("JWT algorithm is not accepted (RS256 or EdDSA)"));
         }
@@ -290,11 +304,16 @@ impl Authenticator {
             }
         }
         let claims = outcome?;
-        let exp = claims.exp.ok_or_else(|| jwt_failed("JWT has no exp claim"))?;
+        let exp = claims
+            .exp
+            .ok_or_else(|| jwt_failed("JWT has no exp claim"))?;
         if now > exp.saturating_add(self.leeway) {
             return Err(jwt_failed("JWT is expired"));
         }
-        if claims.nbf.is_some_and(|nbf| now.saturating_add(self.leeway) < nbf) {
+        if claims
+            .nbf
+            .is_some_and(|nbf| now.saturating_add(self.leeway) < nbf)
+        {
             return Err(jwt_failed("JWT is not yet valid"));
         }
         let tenant = claims

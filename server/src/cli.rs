@@ -122,16 +122,28 @@ pub struct KeyFiles {
 ///
 /// # Errors
 /// A message naming the file or the failure.
-pub fn keygen(dir: &Path, bits: u32, force: bool, rng: &mut Entropy) -> Result<(KeyFiles, String, String), String> {
+pub fn keygen(
+    dir: &Path,
+    bits: u32,
+    force: bool,
+    rng: &mut Entropy,
+) -> Result<(KeyFiles, String, String), String> {
     let files = KeyFiles {
         password_key: dir.join("password-rsa.pk8.pem"),
         token_mac_key: dir.join("token-mac.key"),
         signing_key: dir.join("jwt-ed25519.pk8.pem"),
     };
     if !force {
-        for path in [&files.password_key, &files.token_mac_key, &files.signing_key] {
+        for path in [
+            &files.password_key,
+            &files.token_mac_key,
+            &files.signing_key,
+        ] {
             if path.exists() {
-                return Err(format!("{} exists; use --force to overwrite it", path.display()));
+                return Err(format!(
+                    "{} exists; use --force to overwrite it",
+                    path.display()
+                ));
             }
         }
     }
@@ -143,7 +155,11 @@ pub fn keygen(dir: &Path, bits: u32, force: bool, rng: &mut Entropy) -> Result<(
     write_private(&files.token_mac_key, mac.as_bytes(), force)?;
     let (signing, signing_pem) = SigningKey::generate(rng).map_err(|e| e.to_string())?;
     write_private(&files.signing_key, signing_pem.as_bytes(), force)?;
-    Ok((files, pair.public_key_id().to_string(), signing.kid().to_owned()))
+    Ok((
+        files,
+        pair.public_key_id().to_string(),
+        signing.kid().to_owned(),
+    ))
 }
 
 /// Runs the command line; the process's exit code.
@@ -154,7 +170,10 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Keygen { dir, bits, force } => {
             init_logs("warn");
             keygen(&dir, bits, force, &mut Entropy::os()).map(|(files, public_key_id, kid)| {
-                println!("wrote {} (publicKeyId {public_key_id})", files.password_key.display());
+                println!(
+                    "wrote {} (publicKeyId {public_key_id})",
+                    files.password_key.display()
+                );
                 println!("wrote {}", files.token_mac_key.display());
                 println!("wrote {} (kid {kid})", files.signing_key.display());
             })
@@ -180,7 +199,9 @@ fn init_logs(filter: &str) {
 async fn serve(config: Option<&Path>) -> Result<(), String> {
     let settings = settings(config).map_err(|e| e.to_string())?;
     init_logs(&settings.log.filter);
-    let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }
 

@@ -35,13 +35,19 @@ impl FixedClock {
 
     /// Sets the reading.
     pub fn set(&self, at: UtcDateTime) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
     }
 
     /// Moves the reading forward (or back, for a negative `by`), saturating at the ends of
     /// time.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now = now.checked_add(by).unwrap_or(if by.is_negative() {
             UtcDateTime::MIN
         } else {
@@ -52,7 +58,10 @@ impl FixedClock {
 
 impl Clock for FixedClock {
     fn now(&self) -> UtcDateTime {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -13,8 +13,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use password_mgmt::zeroize::Zeroizing;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "PASSWORD_MGMT__";
@@ -331,43 +331,170 @@ pub struct SettingDoc {
 
 /// Every setting, for `--help` and the README.
 pub const SETTINGS: &[SettingDoc] = &[
-    SettingDoc { key: "server.listen", default: "\"127.0.0.1:8080\"", doc: "address to listen on (port 0: any free port)" },
-    SettingDoc { key: "server.request_timeout_seconds", default: "30", doc: "time for a whole request; then 503" },
-    SettingDoc { key: "server.request_body_timeout_seconds", default: "10", doc: "time for the client to send the body; then 408" },
-    SettingDoc { key: "server.body_limit_bytes", default: "16384", doc: "largest request body; larger is 413" },
-    SettingDoc { key: "database.url", default: "\"sqlite://password-mgmt.db\"", doc: "sqlite://PATH, sqlite::memory: or postgres://USER@HOST:PORT/DB (a secret: never printed)" },
-    SettingDoc { key: "database.max_connections", default: "10", doc: "pool size (in-memory SQLite: always 1)" },
-    SettingDoc { key: "database.acquire_timeout_seconds", default: "5", doc: "wait for a connection before answering 503" },
-    SettingDoc { key: "directory.file", default: "none", doc: "directory file (TOML) imported at start; without it the last `import`ed directory is served" },
-    SettingDoc { key: "keys.password_key", default: "none (required)", doc: "current RSA key for passwords in transit (PKCS#8 PEM); published by query-password-info" },
-    SettingDoc { key: "keys.password_previous", default: "[]", doc: "previous RSA keys (PKCS#8 PEM), still accepted by set-password" },
-    SettingDoc { key: "keys.password_scheme", default: "\"pkcs1v15\"", doc: "pkcs1v15 (the API's recipe) or oaep-sha256" },
-    SettingDoc { key: "keys.token_mac_key", default: "none (required)", doc: "current digit-token MAC key: a file with 32 random bytes in base64" },
-    SettingDoc { key: "keys.token_mac_previous", default: "[]", doc: "previous token MAC key files, still accepted" },
-    SettingDoc { key: "jwt.issuer", default: "\"password-mgmt\"", doc: "required `iss` of bearer tokens; `iss` of issued tokens" },
-    SettingDoc { key: "jwt.audience", default: "\"password-mgmt\"", doc: "required `aud` of bearer tokens; `aud` of issued tokens" },
-    SettingDoc { key: "jwt.jwks_file", default: "none", doc: "JWKS file of an external issuer (RS256, EdDSA keys)" },
-    SettingDoc { key: "jwt.signing_key", default: "none", doc: "the server's own Ed25519 signing key (PKCS#8 PEM) for POST /oauth/token" },
-    SettingDoc { key: "jwt.token_lifetime_seconds", default: "3600", doc: "lifetime of issued tokens (expires_in)" },
-    SettingDoc { key: "jwt.clock_skew_seconds", default: "30", doc: "leeway on exp and nbf" },
-    SettingDoc { key: "oauth.clients", default: "[]", doc: "[[oauth.clients]] client_id, secret_hash (Argon2id PHC), scopes, tenant; file only" },
-    SettingDoc { key: "argon2.m_cost_kib", default: "19456", doc: "Argon2id memory (KiB)" },
-    SettingDoc { key: "argon2.t_cost", default: "2", doc: "Argon2id passes" },
-    SettingDoc { key: "argon2.p_cost", default: "1", doc: "Argon2id lanes" },
-    SettingDoc { key: "limits.digit_token_per_user", default: "\"5/1h\"", doc: "digit tokens per user (MAX/WINDOW)" },
-    SettingDoc { key: "limits.digit_token_per_client", default: "\"1000/1h\"", doc: "digit tokens per OAuth client" },
-    SettingDoc { key: "limits.redeem_per_address", default: "\"30/1h\"", doc: "redemptions per client address" },
-    SettingDoc { key: "limits.redeem_per_user", default: "\"10/1h\"", doc: "redemptions per user" },
-    SettingDoc { key: "worker.lease_seconds", default: "30", doc: "how long a node holds a password change before another may take it over" },
-    SettingDoc { key: "worker.poll_interval_seconds", default: "5", doc: "how often each node looks for changes left behind" },
-    SettingDoc { key: "worker.max_attempts", default: "5", doc: "attempts before a change is FAILED" },
-    SettingDoc { key: "log.filter", default: "\"info\"", doc: "tracing filter, e.g. info or password_mgmt_server=debug,info" },
+    SettingDoc {
+        key: "server.listen",
+        default: "\"127.0.0.1:8080\"",
+        doc: "address to listen on (port 0: any free port)",
+    },
+    SettingDoc {
+        key: "server.request_timeout_seconds",
+        default: "30",
+        doc: "time for a whole request; then 503",
+    },
+    SettingDoc {
+        key: "server.request_body_timeout_seconds",
+        default: "10",
+        doc: "time for the client to send the body; then 408",
+    },
+    SettingDoc {
+        key: "server.body_limit_bytes",
+        default: "16384",
+        doc: "largest request body; larger is 413",
+    },
+    SettingDoc {
+        key: "database.url",
+        default: "\"sqlite://password-mgmt.db\"",
+        doc: "sqlite://PATH, sqlite::memory: or postgres://USER@HOST:PORT/DB (a secret: never printed)",
+    },
+    SettingDoc {
+        key: "database.max_connections",
+        default: "10",
+        doc: "pool size (in-memory SQLite: always 1)",
+    },
+    SettingDoc {
+        key: "database.acquire_timeout_seconds",
+        default: "5",
+        doc: "wait for a connection before answering 503",
+    },
+    SettingDoc {
+        key: "directory.file",
+        default: "none",
+        doc: "directory file (TOML) imported at start; without it the last `import`ed directory is served",
+    },
+    SettingDoc {
+        key: "keys.password_key",
+        default: "none (required)",
+        doc: "current RSA key for passwords in transit (PKCS#8 PEM); published by query-password-info",
+    },
+    SettingDoc {
+        key: "keys.password_previous",
+        default: "[]",
+        doc: "previous RSA keys (PKCS#8 PEM), still accepted by set-password",
+    },
+    SettingDoc {
+        key: "keys.password_scheme",
+        default: "\"pkcs1v15\"",
+        doc: "pkcs1v15 (the API's recipe) or oaep-sha256",
+    },
+    SettingDoc {
+        key: "keys.token_mac_key",
+        default: "none (required)",
+        doc: "current digit-token MAC key: a file with 32 random bytes in base64",
+    },
+    SettingDoc {
+        key: "keys.token_mac_previous",
+        default: "[]",
+        doc: "previous token MAC key files, still accepted",
+    },
+    SettingDoc {
+        key: "jwt.issuer",
+        default: "\"password-mgmt\"",
+        doc: "required `iss` of bearer tokens; `iss` of issued tokens",
+    },
+    SettingDoc {
+        key: "jwt.audience",
+        default: "\"password-mgmt\"",
+        doc: "required `aud` of bearer tokens; `aud` of issued tokens",
+    },
+    SettingDoc {
+        key: "jwt.jwks_file",
+        default: "none",
+        doc: "JWKS file of an external issuer (RS256, EdDSA keys)",
+    },
+    SettingDoc {
+        key: "jwt.signing_key",
+        default: "none",
+        doc: "the server's own Ed25519 signing key (PKCS#8 PEM) for POST /oauth/token",
+    },
+    SettingDoc {
+        key: "jwt.token_lifetime_seconds",
+        default: "3600",
+        doc: "lifetime of issued tokens (expires_in)",
+    },
+    SettingDoc {
+        key: "jwt.clock_skew_seconds",
+        default: "30",
+        doc: "leeway on exp and nbf",
+    },
+    SettingDoc {
+        key: "oauth.clients",
+        default: "[]",
+        doc: "[[oauth.clients]] client_id, secret_hash (Argon2id PHC), scopes, tenant; file only",
+    },
+    SettingDoc {
+        key: "argon2.m_cost_kib",
+        default: "19456",
+        doc: "Argon2id memory (KiB)",
+    },
+    SettingDoc {
+        key: "argon2.t_cost",
+        default: "2",
+        doc: "Argon2id passes",
+    },
+    SettingDoc {
+        key: "argon2.p_cost",
+        default: "1",
+        doc: "Argon2id lanes",
+    },
+    SettingDoc {
+        key: "limits.digit_token_per_user",
+        default: "\"5/1h\"",
+        doc: "digit tokens per user (MAX/WINDOW)",
+    },
+    SettingDoc {
+        key: "limits.digit_token_per_client",
+        default: "\"1000/1h\"",
+        doc: "digit tokens per OAuth client",
+    },
+    SettingDoc {
+        key: "limits.redeem_per_address",
+        default: "\"30/1h\"",
+        doc: "redemptions per client address",
+    },
+    SettingDoc {
+        key: "limits.redeem_per_user",
+        default: "\"10/1h\"",
+        doc: "redemptions per user",
+    },
+    SettingDoc {
+        key: "worker.lease_seconds",
+        default: "30",
+        doc: "how long a node holds a password change before another may take it over",
+    },
+    SettingDoc {
+        key: "worker.poll_interval_seconds",
+        default: "5",
+        doc: "how often each node looks for changes left behind",
+    },
+    SettingDoc {
+        key: "worker.max_attempts",
+        default: "5",
+        doc: "attempts before a change is FAILED",
+    },
+    SettingDoc {
+        key: "log.filter",
+        default: "\"info\"",
+        doc: "tracing filter, e.g. info or password_mgmt_server=debug,info",
+    },
 ];
 
 /// The environment variable that overrides `section.key`.
 #[must_use]
 pub fn env_name(key: &str) -> String {
-    format!("{ENV_PREFIX}{}", key.replace('.', "__").to_ascii_uppercase())
+    format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
 }
 
 /// The settings table for `--help`.
@@ -425,7 +552,10 @@ impl Settings {
                     ConfigError::new(format!("cannot read config file {}: {e}", path.display()))
                 })?;
                 text.parse::<toml::Table>().map_err(|e| {
-                    ConfigError::new(format!("config file {} is not valid TOML: {e}", path.display()))
+                    ConfigError::new(format!(
+                        "config file {} is not valid TOML: {e}",
+                        path.display()
+                    ))
                 })?
             }
             None => toml::Table::new(),
@@ -440,9 +570,12 @@ impl Settings {
         for (name, value) in overrides {
             apply_override(&mut table, &defaults, &name, &value)?;
         }
-        let settings: Self = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::new(format!("invalid setting: {}", e.message())))?;
+        let settings: Self =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    ConfigError::new(format!("invalid setting: {}", e.message()))
+                })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -454,29 +587,56 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         let positive = [
-            ("server.request_timeout_seconds", self.server.request_timeout_seconds),
-            ("server.request_body_timeout_seconds", self.server.request_body_timeout_seconds),
-            ("database.acquire_timeout_seconds", self.database.acquire_timeout_seconds),
-            ("jwt.token_lifetime_seconds", self.jwt.token_lifetime_seconds),
+            (
+                "server.request_timeout_seconds",
+                self.server.request_timeout_seconds,
+            ),
+            (
+                "server.request_body_timeout_seconds",
+                self.server.request_body_timeout_seconds,
+            ),
+            (
+                "database.acquire_timeout_seconds",
+                self.database.acquire_timeout_seconds,
+            ),
+            (
+                "jwt.token_lifetime_seconds",
+                self.jwt.token_lifetime_seconds,
+            ),
             ("worker.lease_seconds", self.worker.lease_seconds),
-            ("worker.poll_interval_seconds", self.worker.poll_interval_seconds),
+            (
+                "worker.poll_interval_seconds",
+                self.worker.poll_interval_seconds,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
-                return Err(ConfigError::new(format!("{key} ({}) must be at least 1", env_name(key))));
+                return Err(ConfigError::new(format!(
+                    "{key} ({}) must be at least 1",
+                    env_name(key)
+                )));
             }
         }
         if self.server.body_limit_bytes < 256 {
-            return Err(ConfigError::new("server.body_limit_bytes must be at least 256"));
+            return Err(ConfigError::new(
+                "server.body_limit_bytes must be at least 256",
+            ));
         }
         if self.database.max_connections == 0 {
-            return Err(ConfigError::new("database.max_connections must be at least 1"));
+            return Err(ConfigError::new(
+                "database.max_connections must be at least 1",
+            ));
         }
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::new("worker.max_attempts must be at least 1"));
         }
-        argon2::Params::new(self.argon2.m_cost_kib, self.argon2.t_cost, self.argon2.p_cost, None)
-            .map_err(|e| ConfigError::new(format!("argon2 settings are out of range: {e}")))?;
+        argon2::Params::new(
+            self.argon2.m_cost_kib,
+            self.argon2.t_cost,
+            self.argon2.p_cost,
+            None,
+        )
+        .map_err(|e| ConfigError::new(format!("argon2 settings are out of range: {e}")))?;
         for (i, client) in self.oauth.clients.iter().enumerate() {
             if client.client_id.is_empty() || client.tenant.is_empty() {
                 return Err(ConfigError::new(format!(
@@ -515,7 +675,10 @@ fn apply_override(
     name: &str,
     value: &str,
 ) -> Result<(), ConfigError> {
-    let path = name.get(ENV_PREFIX.len()..).unwrap_or_default().to_ascii_lowercase();
+    let path = name
+        .get(ENV_PREFIX.len()..)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let mut parts = path.split("__");
     let (Some(section), Some(key), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(ConfigError::new(format!(
@@ -558,7 +721,9 @@ fn apply_override(
             t.insert(key.to_owned(), typed);
             Ok(())
         }
-        _ => Err(ConfigError::new(format!("[{section}] in the config file must be a table"))),
+        _ => Err(ConfigError::new(format!(
+            "[{section}] in the config file must be a table"
+        ))),
     }
 }
 
@@ -569,7 +734,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
     }
 
     #[test]
@@ -583,8 +751,14 @@ mod tests {
             None,
             env(&[
                 ("PASSWORD_MGMT__SERVER__BODY_LIMIT_BYTES", "1024"),
-                ("PASSWORD_MGMT__DATABASE__URL", "postgres://u:pw@127.0.0.1/db"),
-                ("PASSWORD_MGMT__KEYS__PASSWORD_PREVIOUS", "[\"a.pem\", \"b.pem\"]"),
+                (
+                    "PASSWORD_MGMT__DATABASE__URL",
+                    "postgres://u:pw@127.0.0.1/db",
+                ),
+                (
+                    "PASSWORD_MGMT__KEYS__PASSWORD_PREVIOUS",
+                    "[\"a.pem\", \"b.pem\"]",
+                ),
                 ("PASSWORD_MGMT__LIMITS__REDEEM_PER_USER", "3/1h"),
                 ("OTHER", "ignored"),
             ]),
@@ -599,12 +773,20 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting() {
-        let e = Settings::load(None, env(&[("PASSWORD_MGMT__SERVER__BODY_LIMIT_BYTES", "big")]))
-            .unwrap_err();
-        assert!(e.to_string().contains("PASSWORD_MGMT__SERVER__BODY_LIMIT_BYTES"), "{e}");
+        let e = Settings::load(
+            None,
+            env(&[("PASSWORD_MGMT__SERVER__BODY_LIMIT_BYTES", "big")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("PASSWORD_MGMT__SERVER__BODY_LIMIT_BYTES"),
+            "{e}"
+        );
         let e = Settings::load(None, env(&[("PASSWORD_MGMT__SERVER__LISTN", "x")])).unwrap_err();
         assert!(e.to_string().contains("no such setting"), "{e}");
-        let e = Settings::load(None, env(&[("PASSWORD_MGMT__SERVER__LISTEN", "nope")])).unwrap_err();
+        let e =
+            Settings::load(None, env(&[("PASSWORD_MGMT__SERVER__LISTEN", "nope")])).unwrap_err();
         assert!(e.to_string().contains("server.listen"), "{e}");
     }
 

@@ -40,7 +40,10 @@ pub async fn run(listen: &str) -> Result<(), String> {
         eprintln!("warning: logs: {e}");
     }
     let mut rng = Entropy::os();
-    let dir = std::env::temp_dir().join(format!("password-mgmt-demo-{}", rng.hex::<4>().map_err(|e| e.to_string())?));
+    let dir = std::env::temp_dir().join(format!(
+        "password-mgmt-demo-{}",
+        rng.hex::<4>().map_err(|e| e.to_string())?
+    ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let outcome = serve(&dir, listen, &mut rng).await;
     if let Err(e) = std::fs::remove_dir_all(&dir) {
@@ -84,9 +87,14 @@ async fn serve(dir: &Path, listen: &str, rng: &mut Entropy) -> Result<(), String
     let state = build_state(settings, Arc::new(SystemClock), rng.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let app = Application::with_state(state).await.map_err(|e| e.to_string())?;
+    let app = Application::with_state(state)
+        .await
+        .map_err(|e| e.to_string())?;
     let base = format!("http://{}", app.local_addr().map_err(|e| e.to_string())?);
-    println!("password-mgmt-server demo at {base} (tenant acme, SQLite in {})", dir.display());
+    println!(
+        "password-mgmt-server demo at {base} (tenant acme, SQLite in {})",
+        dir.display()
+    );
     println!("demo OAuth client: client_id {DEMO_CLIENT_ID}, client_secret {secret} (shown once)");
     println!();
     println!("In another shell:");

@@ -138,16 +138,28 @@ impl Tenant {
         let mut source_by_name = HashMap::new();
         for (i, source) in document.sources.iter().enumerate() {
             if source.id.is_empty() || source.name.is_empty() {
-                return Err(err(format!("tenant {t}: source #{} has an empty id or name", i + 1)));
+                return Err(err(format!(
+                    "tenant {t}: source #{} has an empty id or name",
+                    i + 1
+                )));
             }
             if source_by_id.insert(source.id.clone(), i).is_some() {
-                return Err(err(format!("tenant {t}: source id {} is used twice", source.id)));
+                return Err(err(format!(
+                    "tenant {t}: source id {} is used twice",
+                    source.id
+                )));
             }
             if source_by_name.insert(source.name.clone(), i).is_some() {
-                return Err(err(format!("tenant {t}: source name {} is used twice", source.name)));
+                return Err(err(format!(
+                    "tenant {t}: source name {} is used twice",
+                    source.name
+                )));
             }
             let policy = PasswordPolicy::from_lines(&source.policies).map_err(|e| {
-                err(format!("tenant {t}: source {}: policy refused: {e}", source.name))
+                err(format!(
+                    "tenant {t}: source {}: policy refused: {e}",
+                    source.name
+                ))
             })?;
             sources.push(SourceEntry {
                 source: source.clone(),
@@ -164,9 +176,15 @@ impl Tenant {
                 )));
             }
             if identity_by_id.insert(identity.id.clone(), i).is_some() {
-                return Err(err(format!("tenant {t}: identity id {} is used twice", identity.id)));
+                return Err(err(format!(
+                    "tenant {t}: identity id {} is used twice",
+                    identity.id
+                )));
             }
-            if identity_by_name.insert(identity.user_name.clone(), i).is_some() {
+            if identity_by_name
+                .insert(identity.user_name.clone(), i)
+                .is_some()
+            {
                 return Err(err(format!(
                     "tenant {t}: user_name {} is used twice",
                     identity.user_name
@@ -188,7 +206,9 @@ impl Tenant {
                 )));
             }
             if account.account_id.is_empty() {
-                return Err(err(format!("tenant {t}: an account has an empty account_id")));
+                return Err(err(format!(
+                    "tenant {t}: an account has an empty account_id"
+                )));
             }
             if seen
                 .insert((account.source.clone(), account.account_id.clone()), ())
@@ -241,7 +261,9 @@ impl Tenant {
     /// The source with this name.
     #[must_use]
     pub fn source_by_name(&self, name: &str) -> Option<&SourceEntry> {
-        self.source_by_name.get(name).and_then(|&i| self.sources.get(i))
+        self.source_by_name
+            .get(name)
+            .and_then(|&i| self.sources.get(i))
     }
 
     /// The source with this id.
@@ -264,7 +286,10 @@ impl Tenant {
 
     /// The accounts of `identity` on any source.
     pub fn accounts_of<'a>(&'a self, identity: &'a str) -> impl Iterator<Item = &'a Account> + 'a {
-        self.document.accounts.iter().filter(move |a| a.identity == identity)
+        self.document
+            .accounts
+            .iter()
+            .filter(move |a| a.identity == identity)
     }
 }
 
@@ -307,8 +332,12 @@ impl Directory {
     /// # Errors
     /// [`DirectoryError`] when the file cannot be read, or as [`from_toml`](Self::from_toml).
     pub fn load(path: &Path) -> Result<Self, DirectoryError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err(format!("cannot read directory file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(format!(
+                "cannot read directory file {}: {e}",
+                path.display()
+            ))
+        })?;
         Self::from_toml(&text).map_err(|e| err(format!("{}: {e}", path.display())))
     }
 
@@ -350,7 +379,11 @@ mod tests {
         let acme = d.tenant("acme").unwrap();
         let abby = acme.identity_by_user_name("Abby.Smith").unwrap();
         let ad = acme.source_by_name("My-AD").unwrap();
-        assert!(ad.policy.weaker_than_nist().is_empty(), "{:?}", ad.policy.weaker_than_nist());
+        assert!(
+            ad.policy.weaker_than_nist().is_empty(),
+            "{:?}",
+            ad.policy.weaker_than_nist()
+        );
         assert!(acme.accounts(&abby.id, &ad.source.id).count() >= 1);
     }
 

@@ -28,7 +28,9 @@ impl Entropy {
     /// A deterministic ChaCha20 stream (tests only: never in production).
     #[must_use]
     pub fn seeded(seed: u64) -> Self {
-        Self(Arc::new(Source::Seeded(Box::new(Mutex::new(ChaCha20Rng::seed_from_u64(seed))))))
+        Self(Arc::new(Source::Seeded(Box::new(Mutex::new(
+            ChaCha20Rng::seed_from_u64(seed),
+        )))))
     }
 
     /// `N` random bytes.

@@ -135,7 +135,9 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        response.extensions_mut().insert(PendingError(Arc::new(self)));
+        response
+            .extensions_mut()
+            .insert(PendingError(Arc::new(self)));
         response
     }
 }
@@ -239,22 +241,32 @@ fn render(error: &ApiError, rng: &mut Entropy, headers: &mut axum::http::HeaderM
         }
         ApiError::Forbidden(cause) => {
             tracing::info!(%tracking_id, %status, reason = %cause, "forbidden");
-            json(status, &api_body(FORBIDDEN, vec![cause.clone()], tracking_id))
+            json(
+                status,
+                &api_body(FORBIDDEN, vec![cause.clone()], tracking_id),
+            )
         }
         ApiError::NotFound(cause) => {
             tracing::info!(%tracking_id, %status, reason = %cause, "not found");
-            json(status, &api_body(NOT_FOUND, vec![cause.clone()], tracking_id))
+            json(
+                status,
+                &api_body(NOT_FOUND, vec![cause.clone()], tracking_id),
+            )
         }
-        ApiError::MethodNotAllowed => {
-            json(status, &api_body(METHOD_NOT_ALLOWED, Vec::new(), tracking_id))
-        }
+        ApiError::MethodNotAllowed => json(
+            status,
+            &api_body(METHOD_NOT_ALLOWED, Vec::new(), tracking_id),
+        ),
         ApiError::RequestTimeout => {
             tracing::info!(%tracking_id, %status, "request body timed out");
             json(status, &api_body(REQUEST_TIMEOUT, Vec::new(), tracking_id))
         }
         ApiError::PayloadTooLarge => {
             tracing::info!(%tracking_id, %status, "request body too large");
-            json(status, &api_body(PAYLOAD_TOO_LARGE, Vec::new(), tracking_id))
+            json(
+                status,
+                &api_body(PAYLOAD_TOO_LARGE, Vec::new(), tracking_id),
+            )
         }
         ApiError::TooManyRequests { retry_after } => {
             tracing::info!(%status, retry_after, "rate limited");

@@ -102,8 +102,11 @@ impl Hasher {
             span.in_scope(|| {
                 this.verifications.fetch_add(1, Ordering::Relaxed);
                 let phc = phc.as_deref().unwrap_or(&this.dummy);
-                PasswordHash::new(phc)
-                    .is_ok_and(|hash| argon2(&this.params).verify_password(secret.as_bytes(), &hash).is_ok())
+                PasswordHash::new(phc).is_ok_and(|hash| {
+                    argon2(&this.params)
+                        .verify_password(secret.as_bytes(), &hash)
+                        .is_ok()
+                })
             })
         })
         .await

@@ -23,7 +23,8 @@ fn is_json(content_type: &str) -> bool {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Reads the whole body, mapping the limit and the body timeout to 413 and 408.
@@ -31,18 +32,21 @@ fn is_json(content_type: &str) -> bool {
 /// # Errors
 /// [`ApiError::PayloadTooLarge`], [`ApiError::RequestTimeout`], or a 400.
 pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        let text = std::error::Error::source(&rejection)
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE || text.contains("length limit") {
-            ApiError::PayloadTooLarge
-        } else if text.contains("timed out") || text.contains("deadline") {
-            ApiError::RequestTimeout
-        } else {
-            ApiError::bad_request("the request body could not be read")
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            let text = std::error::Error::source(&rejection)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE || text.contains("length limit")
+            {
+                ApiError::PayloadTooLarge
+            } else if text.contains("timed out") || text.contains("deadline") {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::bad_request("the request body could not be read")
+            }
+        })
 }
 
 impl<S, T> FromRequest<S> for ApiJson<T>

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use base64ct::{Base64, Encoding};
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use password_mgmt::rsa::pkcs8::der::SecretDocument;
 use password_mgmt::rsa::pkcs8::LineEnding;
+use password_mgmt::rsa::pkcs8::der::SecretDocument;
 use password_mgmt::zeroize::Zeroizing;
 use password_mgmt::{PasswordKeyPair, PasswordKeyRing, TokenKey, TokenKeyRing};
 
@@ -17,13 +17,15 @@ use crate::config::{ConfigError, env_name};
 use crate::entropy::Entropy;
 
 fn read_secret(setting: &str, path: &Path) -> Result<Zeroizing<String>, ConfigError> {
-    std::fs::read_to_string(path).map(Zeroizing::new).map_err(|e| {
-        ConfigError::new(format!(
-            "{setting} ({}): cannot read {}: {e}",
-            env_name(setting),
-            path.display()
-        ))
-    })
+    std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            ConfigError::new(format!(
+                "{setting} ({}): cannot read {}: {e}",
+                env_name(setting),
+                path.display()
+            ))
+        })
 }
 
 /// Reads one RSA PKCS#8 PEM key pair.
@@ -33,7 +35,10 @@ fn read_secret(setting: &str, path: &Path) -> Result<Zeroizing<String>, ConfigEr
 pub fn read_password_key(setting: &str, path: &Path) -> Result<PasswordKeyPair, ConfigError> {
     let pem = read_secret(setting, path)?;
     PasswordKeyPair::from_pkcs8_pem(&pem).map_err(|e| {
-        ConfigError::new(format!("{setting}: {} is not a usable key: {e}", path.display()))
+        ConfigError::new(format!(
+            "{setting}: {} is not a usable key: {e}",
+            path.display()
+        ))
     })
 }
 
@@ -57,9 +62,9 @@ pub fn read_token_key(setting: &str, path: &Path) -> Result<TokenKey, ConfigErro
     let text = read_secret(setting, path)?;
     let compact: Zeroizing<String> =
         Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
-    let bytes = Base64::decode_vec(&compact).map(Zeroizing::new).map_err(|_| {
-        ConfigError::new(format!("{setting}: {} is not base64", path.display()))
-    })?;
+    let bytes = Base64::decode_vec(&compact)
+        .map(Zeroizing::new)
+        .map_err(|_| ConfigError::new(format!("{setting}: {} is not base64", path.display())))?;
     TokenKey::from_slice(&bytes).map_err(|_| {
         ConfigError::new(format!(
             "{setting}: {} must hold exactly 32 bytes",
@@ -84,9 +89,14 @@ pub fn token_ring(current: &Path, previous: &[PathBuf]) -> Result<TokenKeyRing, 
 ///
 /// # Errors
 /// When the RNG fails.
-pub fn new_token_key_file(rng: &mut Entropy) -> Result<Zeroizing<String>, crate::entropy::EntropyError> {
+pub fn new_token_key_file(
+    rng: &mut Entropy,
+) -> Result<Zeroizing<String>, crate::entropy::EntropyError> {
     let bytes = Zeroizing::new(rng.bytes::<32>()?);
-    Ok(Zeroizing::new(format!("{}\n", Base64::encode_string(&*bytes))))
+    Ok(Zeroizing::new(format!(
+        "{}\n",
+        Base64::encode_string(&*bytes)
+    )))
 }
 
 /// The fixed DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410), followed by the

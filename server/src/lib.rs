@@ -154,9 +154,8 @@ pub async fn load_directory(
     }
     let mut documents = Vec::new();
     for (tenant, json) in store.directory().await? {
-        let document = serde_json::from_str(&json).map_err(|e| {
-            store::StoreError::Fault(format!("stored directory of {tenant}: {e}"))
-        })?;
+        let document = serde_json::from_str(&json)
+            .map_err(|e| store::StoreError::Fault(format!("stored directory of {tenant}: {e}")))?;
         documents.push(document);
     }
     if documents.is_empty() {
@@ -192,6 +191,26 @@ pub async fn import_directory(
 pub async fn build_state(
     settings: Settings,
     clock: Arc<dyn Clock>,
+    rng: Entropy,
+) -> Result<AppState, StartError> {
+    let store = store::connect(
+        settings.database.url.expose(),
+        settings.database.max_connections,
+        Duration::from_secs(settings.database.acquire_timeout_seconds),
+    )
+    .await?;
+    build_state_on(settings, store, clock, rng).await
+}
+
+/// As [`build_state`], on a store already connected and migrated (`database.url` is not
+/// read): for adopters with a store of their own, and for tests.
+///
+/// # Errors
+/// [`StartError`] naming what is wrong.
+pub async fn build_state_on(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     mut rng: Entropy,
 ) -> Result<AppState, StartError> {
     let keys = &settings.keys;
@@ -205,12 +224,6 @@ pub async fn build_state(
     let token_keys = keys::token_ring(token_key, &keys.token_mac_previous)?;
     let auth = auth::Authenticator::new(&settings.jwt, &settings.oauth.clients)?;
     let hasher = Hasher::new(&settings.argon2, &mut rng).map_err(ConfigError::new)?;
-    let store = store::connect(
-        settings.database.url.expose(),
-        settings.database.max_connections,
-        Duration::from_secs(settings.database.acquire_timeout_seconds),
-    )
-    .await?;
     let directory = load_directory(&settings, &store, to_millis(clock.now())).await?;
     let sink = Arc::new(CredentialsSink::new(Arc::clone(&store)));
     Ok(AppState::new(Parts {
@@ -289,7 +302,10 @@ impl Application {
     ///
     /// # Errors
     /// When serving fails.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(worker::run(self.state.clone(), stopped));
         let app = router(self.state.clone());

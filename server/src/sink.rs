@@ -6,7 +6,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::store::{Batch, BoxFuture, Committed, CredentialWrite, PasswordChange, Store, StoreError};
+use crate::store::{
+    Batch, BoxFuture, Committed, CredentialWrite, PasswordChange, Store, StoreError,
+};
 
 /// Why a sink could not apply a change.
 #[derive(Clone, Debug, PartialEq, Eq)]

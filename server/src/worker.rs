@@ -56,8 +56,16 @@ pub async fn apply(state: &AppState, change: PasswordChange) -> Result<Applied, 
         now,
     };
     let Some(phc) = change.pending_hash.as_deref() else {
-        let s = settle(ChangeState::Failed, vec!["the change has nothing to apply".into()], claim.now);
-        return Ok(if state.store().settle_change(&s).await? { Applied::Failed } else { Applied::Lost });
+        let s = settle(
+            ChangeState::Failed,
+            vec!["the change has nothing to apply".into()],
+            claim.now,
+        );
+        return Ok(if state.store().settle_change(&s).await? {
+            Applied::Failed
+        } else {
+            Applied::Lost
+        });
     };
     let outcome = state.sink().apply(&change, phc, claim.now).await;
     let now = to_millis(state.now());
@@ -86,7 +94,11 @@ pub async fn apply(state: &AppState, change: PasswordChange) -> Result<Applied, 
         return Ok(Applied::Lost);
     }
     tracing::info!(change = %change.id, state = s.state.as_str(), "password change settled");
-    Ok(if finished { Applied::Finished } else { Applied::Failed })
+    Ok(if finished {
+        Applied::Finished
+    } else {
+        Applied::Failed
+    })
 }
 
 /// One sweep: applies every change whose lease has ended (up to 100). Returns how many
@@ -95,7 +107,10 @@ pub async fn apply(state: &AppState, change: PasswordChange) -> Result<Applied, 
 /// # Errors
 /// [`StoreError`] when the store cannot list the changes.
 pub async fn sweep(state: &AppState) -> Result<usize, StoreError> {
-    let due = state.store().due_changes(to_millis(state.now()), 100).await?;
+    let due = state
+        .store()
+        .due_changes(to_millis(state.now()), 100)
+        .await?;
     let mut settled = 0usize;
     for change in due {
         match apply(state, change).await {

@@ -42,7 +42,13 @@ fn form_decode(text: &str) -> Option<String> {
 
 /// The client's credentials from an `Authorization: Basic` header.
 fn basic_credentials(value: &HeaderValue) -> Result<(String, Zeroizing<String>), ApiError> {
-    let bad = || oauth("invalid_client", "the Basic credentials are malformed", true);
+    let bad = || {
+        oauth(
+            "invalid_client",
+            "the Basic credentials are malformed",
+            true,
+        )
+    };
     let text = value.to_str().map_err(|_| bad())?;
     let (scheme, encoded) = text.split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -73,9 +79,10 @@ pub async fn token(State(state): State<AppState>, request: Request) -> Result<Re
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            v.split(';').next().is_some_and(|e| {
+                e.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
         });
     if !form {
         return Err(oauth(
@@ -139,7 +146,11 @@ pub async fn token(State(state): State<AppState>, request: Request) -> Result<Re
         .verify(secret, client.as_ref().map(|c| c.secret_hash.clone()))
         .await;
     let Some(client) = client.filter(|_| verified) else {
-        return Err(oauth("invalid_client", "client authentication failed", is_basic));
+        return Err(oauth(
+            "invalid_client",
+            "client authentication failed",
+            is_basic,
+        ));
     };
 
     let granted: Vec<String> = match param("scope") {
@@ -147,9 +158,7 @@ pub async fn token(State(state): State<AppState>, request: Request) -> Result<Re
         Some(requested) => {
             let all = client.scopes.iter().any(|s| s == scope::ALL);
             let requested: Vec<String> = requested.split_whitespace().map(str::to_owned).collect();
-            if requested.is_empty()
-                || !requested.iter().all(|r| all || client.scopes.contains(r))
-            {
+            if requested.is_empty() || !requested.iter().all(|r| all || client.scopes.contains(r)) {
                 return Err(oauth(
                     "invalid_scope",
                     "the requested scope exceeds what the client may be granted",
@@ -179,6 +188,11 @@ pub async fn token(State(state): State<AppState>, request: Request) -> Result<Re
 /// `GET /.well-known/jwks.json`: the server's own public signing key (none when the
 /// server issues no tokens).
 pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let keys: Vec<_> = state.auth().signer().map(|s| s.jwk().clone()).into_iter().collect();
+    let keys: Vec<_> = state
+        .auth()
+        .signer()
+        .map(|s| s.jwk().clone())
+        .into_iter()
+        .collect();
     Json(json!({ "keys": keys }))
 }

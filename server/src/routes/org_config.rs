@@ -45,7 +45,9 @@ pub fn encode(config: &PasswordOrgConfig) -> Vec<u8> {
 /// [`ApiError::Internal`] for bytes [`encode`] did not write.
 pub fn decode(bytes: &[u8]) -> Result<PasswordOrgConfig, ApiError> {
     let &[VERSION, flags, minutes, length] = bytes else {
-        return Err(ApiError::internal("stored org config has an unknown encoding"));
+        return Err(ApiError::internal(
+            "stored org config has an unknown encoding",
+        ));
     };
     if flags > 0b11 {
         return Err(ApiError::internal("stored org config has unknown flags"));
@@ -179,8 +181,19 @@ mod tests {
         })
         .unwrap();
         assert_eq!(decode(&encode(&config)).unwrap(), config);
-        assert_eq!(decode(&encode(&PasswordOrgConfig::DEFAULT)).unwrap(), PasswordOrgConfig::DEFAULT);
-        for bad in [&[][..], &[1, 0, 5], &[2, 0, 5, 6], &[1, 4, 5, 6], &[1, 0, 0, 6], &[1, 0, 5, 19], &[1, 0, 5, 6, 0]] {
+        assert_eq!(
+            decode(&encode(&PasswordOrgConfig::DEFAULT)).unwrap(),
+            PasswordOrgConfig::DEFAULT
+        );
+        for bad in [
+            &[][..],
+            &[1, 0, 5],
+            &[2, 0, 5, 6],
+            &[1, 4, 5, 6],
+            &[1, 0, 0, 6],
+            &[1, 0, 5, 19],
+            &[1, 0, 5, 6, 0],
+        ] {
             assert!(decode(bad).is_err(), "{bad:?}");
         }
     }

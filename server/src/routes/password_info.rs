@@ -48,7 +48,9 @@ pub async fn query(
     let tenant = state.directory().tenant(&principal.tenant);
     if let Some(own) = &principal.identity_id {
         // A user's token: only its own user name, whether or not another one exists.
-        let own_name = tenant.and_then(|t| t.identity(own)).map(|i| i.user_name.as_str());
+        let own_name = tenant
+            .and_then(|t| t.identity(own))
+            .map(|i| i.user_name.as_str());
         if own_name != Some(user_name) {
             return Err(ApiError::Forbidden(
                 "a user's token may act only for its own identity".into(),
@@ -56,7 +58,11 @@ pub async fn query(
         }
     }
     let found = tenant.and_then(|t| {
-        Some((t, t.identity_by_user_name(user_name)?, t.source_by_name(source_name)?))
+        Some((
+            t,
+            t.identity_by_user_name(user_name)?,
+            t.source_by_name(source_name)?,
+        ))
     });
     let Some((tenant, identity, source)) = found else {
         return Err(ApiError::bad_request(UNKNOWN_USER_OR_SOURCE));

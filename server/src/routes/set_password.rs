@@ -63,7 +63,10 @@ pub fn decrypt_and_check(
     let report = policy.check_with(&password, context);
     if !report.is_ok() {
         let rules: Vec<&str> = report.broken().iter().map(|b| b.rule()).collect();
-        tracing::info!(?rules, "set-password: the password breaks the source's policy");
+        tracing::info!(
+            ?rules,
+            "set-password: the password breaks the source's policy"
+        );
         return Err(CrateError::Decryption.into());
     }
     Ok(password)
@@ -81,7 +84,11 @@ pub async fn set_password(
     principal.require(scope::PASSWORD_SET)?;
     let mut missing = Vec::new();
     let identity_id = required(body.identity_id.as_deref(), "identityId", &mut missing);
-    required(body.encrypted_password.as_deref(), "encryptedPassword", &mut missing);
+    required(
+        body.encrypted_password.as_deref(),
+        "encryptedPassword",
+        &mut missing,
+    );
     let public_key_id = required(body.public_key_id.as_deref(), "publicKeyId", &mut missing);
     let account_id = required(body.account_id.as_deref(), "accountId", &mut missing);
     let source_id = required(body.source_id.as_deref(), "sourceId", &mut missing);
@@ -104,7 +111,10 @@ pub async fn set_password(
             "the source does not have the PASSWORD feature enabled",
         ));
     }
-    if !tenant.accounts(&identity.id, &source.source.id).any(|a| a.account_id == account_id) {
+    if !tenant
+        .accounts(&identity.id, &source.source.id)
+        .any(|a| a.account_id == account_id)
+    {
         return Err(ApiError::bad_request(
             "accountId does not name an account of this identity on that source",
         ));

@@ -404,7 +404,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// tasks and many nodes.
 pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Reads the values at `keys`, in order, in one round trip (`None`: absent).
-    fn read<'a>(&'a self, keys: &'a [StateKey]) -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>>;
+    fn read<'a>(&'a self, keys: &'a [StateKey])
+    -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>>;
 
     /// Applies `batch` in one transaction if every expectation holds.
     fn commit<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, StoreResult<Committed>>;

@@ -73,27 +73,31 @@ impl PgStore {
         for write in &batch.writes {
             let key = &write.key;
             let done = match &write.expected {
-                None => sqlx::query(
-                    "INSERT INTO state (tenant, kind, key, value) VALUES ($1, $2, $3, $4) \
+                None => {
+                    sqlx::query(
+                        "INSERT INTO state (tenant, kind, key, value) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (tenant, kind, key) DO NOTHING",
-                )
-                .bind(&key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.key)
-                .bind(&write.new)
-                .execute(&mut *tx)
-                .await?,
-                Some(old) => sqlx::query(
-                    "UPDATE state SET value = $1 \
+                    )
+                    .bind(&key.tenant)
+                    .bind(key.kind.as_str())
+                    .bind(&key.key)
+                    .bind(&write.new)
+                    .execute(&mut *tx)
+                    .await?
+                }
+                Some(old) => {
+                    sqlx::query(
+                        "UPDATE state SET value = $1 \
                      WHERE tenant = $2 AND kind = $3 AND key = $4 AND value = $5",
-                )
-                .bind(&write.new)
-                .bind(&key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.key)
-                .bind(old)
-                .execute(&mut *tx)
-                .await?,
+                    )
+                    .bind(&write.new)
+                    .bind(&key.tenant)
+                    .bind(key.kind.as_str())
+                    .bind(&key.key)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                }
             };
             if done.rows_affected() != 1 {
                 tx.rollback().await?;
@@ -162,7 +166,10 @@ fn change_from_row(row: &PgRow) -> StoreResult<PasswordChange> {
 }
 
 impl Store for PgStore {
-    fn read<'a>(&'a self, keys: &'a [StateKey]) -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>> {
+    fn read<'a>(
+        &'a self,
+        keys: &'a [StateKey],
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>> {
         Box::pin(async move {
             // One statement for every key: the keys travel as three arrays, and the answer
             // comes back in the order asked (`ordinality`).
@@ -323,9 +330,10 @@ impl Store for PgStore {
 
     fn directory(&self) -> BoxFuture<'_, StoreResult<Vec<(String, String)>>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT tenant, document FROM directory_tenants ORDER BY tenant")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows =
+                sqlx::query("SELECT tenant, document FROM directory_tenants ORDER BY tenant")
+                    .fetch_all(&self.pool)
+                    .await?;
             rows.iter()
                 .map(|r| Ok((r.try_get("tenant")?, r.try_get("document")?)))
                 .collect()

@@ -6,7 +6,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{
@@ -163,10 +165,11 @@ fn change_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<PasswordChange>
     })
 }
 
-
-
 impl Store for SqliteStore {
-    fn read<'a>(&'a self, keys: &'a [StateKey]) -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>> {
+    fn read<'a>(
+        &'a self,
+        keys: &'a [StateKey],
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>> {
         Box::pin(async move {
             // In-process: one connection, one statement per key, no network round trips.
             let mut conn = self.pool.acquire().await?;
@@ -314,9 +317,10 @@ impl Store for SqliteStore {
 
     fn directory(&self) -> BoxFuture<'_, StoreResult<Vec<(String, String)>>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT tenant, document FROM directory_tenants ORDER BY tenant")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows =
+                sqlx::query("SELECT tenant, document FROM directory_tenants ORDER BY tenant")
+                    .fetch_all(&self.pool)
+                    .await?;
             rows.iter()
                 .map(|r| Ok((r.try_get("tenant")?, r.try_get("document")?)))
                 .collect()
