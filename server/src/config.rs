@@ -791,6 +791,35 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_documented_in_the_readme_and_here() {
+        let readme = include_str!("../README.md");
+        for s in SETTINGS {
+            assert!(
+                readme.contains(&format!("`{}`", s.key)),
+                "README lacks {}",
+                s.key
+            );
+            if s.key != "oauth.clients" {
+                assert!(
+                    readme.contains(&env_name(s.key)),
+                    "README lacks {}",
+                    env_name(s.key)
+                );
+            }
+        }
+        let defaults = toml::Table::try_from(Settings::default()).unwrap();
+        for (section, table) in &defaults {
+            for key in table.as_table().unwrap().keys() {
+                let name = format!("{section}.{key}");
+                assert!(
+                    SETTINGS.iter().any(|s| s.key == name),
+                    "{name} is not documented"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_documented_setting_exists() {
         let defaults = toml::Table::try_from(Settings::default()).unwrap();
         for s in SETTINGS {
