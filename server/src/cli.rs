@@ -250,3 +250,44 @@ fn hash_secret(config: Option<&Path>) -> Result<(), String> {
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn key_files_are_private_and_never_overwritten_without_force() {
+        let dir =
+            std::env::temp_dir().join(format!("pm-cli-test-{}", Entropy::os().hex::<8>().unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k");
+        write_private(&path, b"one", false).unwrap();
+        let e = write_private(&path, b"two", false).unwrap_err();
+        assert!(e.contains("--force"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        write_private(&path, b"two", true).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_help_lists_every_setting() {
+        use clap::CommandFactory as _;
+        let help = Cli::command()
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for s in crate::config::SETTINGS {
+            assert!(help.contains(s.key), "--help lacks {}", s.key);
+        }
+    }
+}

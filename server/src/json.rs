@@ -35,17 +35,17 @@ pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<By
     Bytes::from_request(request, state)
         .await
         .map_err(|rejection| {
-            let text = std::error::Error::source(&rejection)
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE || text.contains("length limit")
-            {
-                ApiError::PayloadTooLarge
-            } else if text.contains("timed out") || text.contains("deadline") {
-                ApiError::RequestTimeout
-            } else {
-                ApiError::bad_request("the request body could not be read")
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                return ApiError::PayloadTooLarge;
             }
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+            while let Some(e) = cause {
+                if e.is::<tower_http::timeout::TimeoutError>() {
+                    return ApiError::RequestTimeout;
+                }
+                cause = e.source();
+            }
+            ApiError::bad_request("the request body could not be read")
         })
 }
 

@@ -148,9 +148,16 @@ pub fn postgres_url() -> Option<String> {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true but DATABASE_URL is not a postgres:// URL: the PostgreSQL tests must run in CI"
             );
-            eprintln!(
-                "SKIPPED on PostgreSQL: DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            );
+            // Straight to the process's stderr, past the test harness's capture, once.
+            static SAID: OnceLock<()> = OnceLock::new();
+            SAID.get_or_init(|| {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED on PostgreSQL: DATABASE_URL is not set \
+                     (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test); SQLite only"
+                );
+            });
             None
         }
     }
@@ -296,6 +303,15 @@ fn jwks() -> String {
 }
 
 pub async fn spawn_app(backend: &Backend) -> TestApp {
+    spawn_app_with(backend, None, |_| {}).await
+}
+
+/// As [`spawn_app`], on `store` when given, with `tweak` applied to the settings.
+pub async fn spawn_app_with(
+    backend: &Backend,
+    store_override: Option<Arc<dyn Store>>,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     capture_logs();
     let mut rng = Entropy::seeded(0x5eed);
     // Per-app randomness for names; the app's own RNG stays seeded.
@@ -318,11 +334,15 @@ pub async fn spawn_app(backend: &Backend) -> TestApp {
             .unwrap();
     secret(CLIENT_SECRET);
 
-    let store = store(backend, &mut names).await;
+    let store = match store_override {
+        Some(store) => store,
+        None => store(backend, &mut names).await,
+    };
     let mut s = settings(&dir, &own_path, client_hash);
     let directory = dir.join("directory.toml");
     std::fs::write(&directory, password_mgmt_server::demo::SAMPLE_DIRECTORY).unwrap();
     s.directory.file = Some(directory);
+    tweak(&mut s);
     let clock = Arc::new(FixedClock::new(
         UtcDateTime::from_unix_timestamp(T0).unwrap(),
     ));
