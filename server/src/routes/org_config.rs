@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::auth::{Principal, scope};
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::store::{Batch, CasWrite, Committed, Kind, MAX_CAS_ATTEMPTS, ORG_CONFIG_KEY, StateKey};
+use crate::store::{Batch, CasWrite, Committed, Kind, ORG_CONFIG_KEY, StateKey, read_modify_write};
 
 /// The version byte of the stored encoding.
 const VERSION: u8 = 1;
@@ -141,28 +141,28 @@ pub async fn update_config(
 ) -> Result<(StatusCode, Json<wire::PasswordOrgConfig>), ApiError> {
     principal.require(scope::ORG_CONFIG_WRITE)?;
     let input: PasswordOrgConfigInput = body.into();
-    for _ in 0..MAX_CAS_ATTEMPTS {
-        let stored = load_stored(&state, &principal.tenant).await?;
-        let (current, expected) = match stored {
-            Some((config, bytes)) => (config, Some(bytes)),
-            None => (PasswordOrgConfig::DEFAULT, None),
+    let keys = [key(&principal.tenant)];
+    let updated = read_modify_write(&**state.store(), &keys, |values| {
+        let expected = values.first().cloned().flatten();
+        let current = match &expected {
+            Some(bytes) => decode(bytes)?,
+            None => PasswordOrgConfig::DEFAULT,
         };
         let next = current.update(&input)?;
+        let write = CasWrite {
+            key: key(&principal.tenant),
+            expected,
+            new: encode(&next),
+        };
         let batch = Batch {
-            writes: vec![CasWrite {
-                key: key(&principal.tenant),
-                expected,
-                new: encode(&next),
-            }],
+            writes: vec![write],
             ..Batch::default()
         };
-        if state.store().commit(&batch).await? == Committed::Applied {
-            return Ok((StatusCode::OK, Json((&next).into())));
-        }
-    }
-    Err(ApiError::Unavailable(
-        "org config update: too much contention".into(),
-    ))
+        Ok::<_, ApiError>((batch, next))
+    })
+    .await?
+    .ok_or_else(|| ApiError::Unavailable("org config update: too much contention".into()))?;
+    Ok((StatusCode::OK, Json((&updated).into())))
 }
 
 #[cfg(test)]

@@ -397,6 +397,36 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 /// A store result.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The bounded compare-and-set loop every read-modify-write uses: reads `keys` (in one
+/// round trip), hands the values to `step`, which computes the next values (reading the
+/// clock itself, afresh) and returns the [`Batch`] to commit (its [`CasWrite`]s expecting
+/// the values it was given) and a result; commits it; on a conflict, starts again, up to
+/// [`MAX_CAS_ATTEMPTS`] times.
+///
+/// Returns `Ok(Some(result))` once a batch is applied, `Ok(None)` when every attempt
+/// conflicted (answer 503: contention), or `step`'s own error (nothing written).
+///
+/// # Errors
+/// `step`'s errors, and store failures converted into `E`.
+pub async fn read_modify_write<T, E, F>(
+    store: &dyn Store,
+    keys: &[StateKey],
+    mut step: F,
+) -> Result<Option<T>, E>
+where
+    E: From<StoreError>,
+    F: FnMut(&[Option<Vec<u8>>]) -> Result<(Batch, T), E>,
+{
+    for _ in 0..MAX_CAS_ATTEMPTS {
+        let values = store.read(keys).await?;
+        let (batch, result) = step(&values)?;
+        if store.commit(&batch).await? == Committed::Applied {
+            return Ok(Some(result));
+        }
+    }
+    Ok(None)
+}
+
 /// Where the server keeps its state.
 ///
 /// Implementations must make [`commit`](Self::commit) atomic (all or nothing, one
