@@ -55,6 +55,20 @@ pub async fn apply(state: &AppState, change: PasswordChange) -> Result<Applied, 
         errors,
         now,
     };
+    if attempt > i64::from(worker.max_attempts) {
+        // Claimed again and again without settling (nodes dying mid-way): give up.
+        let s = settle(
+            ChangeState::Failed,
+            vec!["the password could not be applied; try again later".into()],
+            claim.now,
+        );
+        tracing::error!(change = %change.id, attempt, "password change failed; giving up");
+        return Ok(if state.store().settle_change(&s).await? {
+            Applied::Failed
+        } else {
+            Applied::Lost
+        });
+    }
     let Some(phc) = change.pending_hash.as_deref() else {
         let s = settle(
             ChangeState::Failed,

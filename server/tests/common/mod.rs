@@ -348,7 +348,10 @@ pub async fn spawn_app_with(
     ));
     let state = build_state_on(s, store, clock.clone(), rng).await.unwrap();
     TestApp {
-        router: router(state.clone()),
+        // Requests through `oneshot` have no socket: a fixed client address, as if from one.
+        router: router(state.clone()).layer(axum::extract::connect_info::MockConnectInfo(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
+        )),
         state,
         clock,
         backend: backend.clone(),
