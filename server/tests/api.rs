@@ -1117,3 +1117,53 @@ async fn the_logs_name_no_secret() {
     assert!(!logs.to_ascii_lowercase().contains("authorization: bearer"));
     assert_logs_clean();
 }
+
+#[tokio::test]
+async fn an_internal_fault_is_opaque_and_logged_once_with_its_tracking_id() {
+    for backend in backends() {
+        let app = spawn_app(&backend).await;
+        // Stored bytes the server did not write: decoding them is an internal fault.
+        let batch = password_mgmt_server::store::Batch {
+            writes: vec![password_mgmt_server::store::CasWrite {
+                key: password_mgmt_server::store::StateKey::new(
+                    "acme",
+                    password_mgmt_server::store::Kind::OrgConfig,
+                    password_mgmt_server::store::ORG_CONFIG_KEY,
+                ),
+                expected: None,
+                new: vec![9, 9, 9],
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            app.state.store().commit(&batch).await.unwrap(),
+            password_mgmt_server::store::Committed::Applied
+        );
+        let r = app
+            .get("/v2025/password-org-config", &app.admin("acme"))
+            .await;
+        assert!(
+            api_error(&r, 500, "500.0 Internal Fault").is_empty(),
+            "no cause: {}",
+            r.text
+        );
+        assert_eq!(r.body["messages"][0]["text"], "An internal fault occurred.");
+        assert!(!r.text.contains("encoding"), "nothing internal in the body");
+        let tracking = r.body["trackingId"].as_str().unwrap();
+        let request_id = r.headers["x-request-id"].to_str().unwrap();
+        let lines: Vec<String> = logs()
+            .lines()
+            .filter(|l| {
+                l.contains(tracking) && l.contains(request_id) && l.contains("internal fault")
+            })
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(lines.len(), 1, "logged once: {lines:?}");
+        assert!(
+            lines[0].contains("unknown encoding") && lines[0].contains("request_id="),
+            "{}",
+            lines[0]
+        );
+    }
+    assert_logs_clean();
+}
