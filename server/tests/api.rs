@@ -17,7 +17,9 @@ use base64ct::{Base64, Encoding};
 use common::*;
 use password_mgmt::{PasswordEncryptor, Scheme};
 use password_mgmt_server::hashing::verify_blocking;
-use password_mgmt_server::store::{Batch, NewChange};
+use password_mgmt_server::store::{
+    Batch, CasWrite, Committed, Kind, NewChange, ORG_CONFIG_KEY, StateKey,
+};
 use password_mgmt_server::worker;
 use serde_json::{Value, json};
 
@@ -876,7 +878,7 @@ async fn a_change_left_behind_is_applied_once_by_the_worker() {
         };
         assert_eq!(
             app.state.store().commit(&batch).await.unwrap(),
-            password_mgmt_server::store::Committed::Applied
+            Committed::Applied
         );
         assert_eq!(
             worker::sweep(&app.state).await.unwrap(),
@@ -1123,13 +1125,9 @@ async fn an_internal_fault_is_opaque_and_logged_once_with_its_tracking_id() {
     for backend in backends() {
         let app = spawn_app(&backend).await;
         // Stored bytes the server did not write: decoding them is an internal fault.
-        let batch = password_mgmt_server::store::Batch {
-            writes: vec![password_mgmt_server::store::CasWrite {
-                key: password_mgmt_server::store::StateKey::new(
-                    "acme",
-                    password_mgmt_server::store::Kind::OrgConfig,
-                    password_mgmt_server::store::ORG_CONFIG_KEY,
-                ),
+        let batch = Batch {
+            writes: vec![CasWrite {
+                key: StateKey::new("acme", Kind::OrgConfig, ORG_CONFIG_KEY),
                 expected: None,
                 new: vec![9, 9, 9],
             }],
@@ -1137,7 +1135,7 @@ async fn an_internal_fault_is_opaque_and_logged_once_with_its_tracking_id() {
         };
         assert_eq!(
             app.state.store().commit(&batch).await.unwrap(),
-            password_mgmt_server::store::Committed::Applied
+            Committed::Applied
         );
         let r = app
             .get("/v2025/password-org-config", &app.admin("acme"))
