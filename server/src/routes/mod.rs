@@ -1,6 +1,24 @@
 //! One module per API resource. Every operation is mounted three ways, as the vendor does:
 //! under `/v2025` and `/beta` with the seeds' paths, and at the root with the vendor's
 //! per-API layout (`/query-password-info/v1`, ...).
+//!
+//! # Adding the digit-token routes
+//! * Generate: a module `digit_token` with an [`Operation`] in [`operations`]
+//!   (`/generate-password-reset-token/digit`, `/generate-password-reset-token/v1/digit`);
+//!   the handler takes `State<AppState>`, [`Principal`](crate::auth::Principal)
+//!   (`require(scope::DIGIT_TOKEN_CREATE)`) and [`ApiJson`](crate::json::ApiJson)`<wire::DigitTokenRequest>`;
+//!   the org config comes from [`org_config::load`]; keys from
+//!   [`AppState::token_keys`], time from [`AppState::now`], randomness from
+//!   [`AppState::rng`]; the per-user state, the per-client limiter and the per-address
+//!   limiter are [`Kind::User`](crate::store::Kind), `Kind::Client`, `Kind::Address`
+//!   values written through [`read_modify_write`](crate::store::read_modify_write) in one
+//!   [`Batch`](crate::store::Batch); limits are the text of `state.settings().limits`;
+//!   a limit hit is [`ApiError::TooManyRequests`](crate::error::ApiError).
+//! * Redeem: a module `reset` routed in [`routes`] (no bearer token); the client address
+//!   is `ConnectInfo<SocketAddr>` (the harness supplies one to `oneshot` requests); the
+//!   password goes through
+//!   [`set_password::decrypt_and_check`] and is recorded like set-password's (a
+//!   [`NewChange`](crate::store::NewChange) in the same batch as the per-user state).
 
 pub mod health;
 pub mod oauth;

@@ -151,18 +151,15 @@ pub async fn set_password(
     };
     let phc = state.hasher().hash(password, state.rng()).await?;
 
-    let now = state.now();
-    let id = RequestId::generate(&mut state.rng())?.to_string();
-    let change = NewChange {
-        tenant: principal.tenant.clone(),
-        id: id.clone(),
-        identity_id: identity.id.clone(),
-        source_id: source.source.id.clone(),
-        account_id: account_id.to_owned(),
-        pending_hash: phc,
-        created_at: to_millis(now),
-        lease_until: to_millis(plus_seconds(now, state.settings().worker.lease_seconds)),
-    };
+    let change = new_change(
+        &state,
+        &principal.tenant,
+        &identity.id,
+        &source.source.id,
+        account_id,
+        phc,
+    )?;
+    let id = change.id.clone();
     let batch = Batch {
         changes: vec![change],
         ..Batch::default()
@@ -181,9 +178,36 @@ pub async fn set_password(
     ))
 }
 
+/// A new password change of `account_id` to the Argon2id hash `phc`: a fresh `requestId`
+/// from the server's RNG, recorded now (the server's clock), leased to this node for
+/// `worker.lease_seconds`. Put it in the batch that records it, then call [`apply_soon`].
+///
+/// # Errors
+/// A 500 when the RNG fails.
+pub fn new_change(
+    state: &AppState,
+    tenant: &str,
+    identity_id: &str,
+    source_id: &str,
+    account_id: &str,
+    phc: String,
+) -> Result<NewChange, ApiError> {
+    let now = state.now();
+    Ok(NewChange {
+        tenant: tenant.to_owned(),
+        id: RequestId::generate(&mut state.rng())?.to_string(),
+        identity_id: identity_id.to_owned(),
+        source_id: source_id.to_owned(),
+        account_id: account_id.to_owned(),
+        pending_hash: phc,
+        created_at: to_millis(now),
+        lease_until: to_millis(plus_seconds(now, state.settings().worker.lease_seconds)),
+    })
+}
+
 /// Applies a just-recorded change in the background (the fast path; the worker of any
 /// node picks it up after its lease if this node dies first).
-fn apply_soon(state: AppState, tenant: String, id: String) {
+pub fn apply_soon(state: AppState, tenant: String, id: String) {
     let span = tracing::info_span!("apply_password_change", change = %id);
     tokio::spawn(
         async move {
