@@ -173,6 +173,18 @@ pub struct PasswordPolicy {
     special: String,
 }
 
+impl Default for PasswordPolicy {
+    /// A policy with no rule (every password passes; `checkPasswordsAgainstDictionary` is
+    /// not asked for, so [`weaker_than_nist`](Self::weaker_than_nist) reports it).
+    fn default() -> Self {
+        Self {
+            rules: Vec::new(),
+            unchecked: Vec::new(),
+            special: Self::DEFAULT_SPECIAL.to_owned(),
+        }
+    }
+}
+
 impl PasswordPolicy {
     /// The largest count any rule may require (longer passwords than this are absurd).
     pub const MAX_COUNT: u32 = 1024;

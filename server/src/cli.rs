@@ -148,7 +148,9 @@ pub fn keygen(
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let pair = PasswordKeyPair::generate(rng, bits).map_err(|e| format!("RSA key: {e}"))?;
+    // The file holds the key alone; the scheme it serves is `keys.password_scheme`.
+    let pair = PasswordKeyPair::generate(rng, bits, password_mgmt::Scheme::Pkcs1v15)
+        .map_err(|e| format!("RSA key: {e}"))?;
     let pem = pair.to_pkcs8_pem().map_err(|e| format!("RSA key: {e}"))?;
     write_private(&files.password_key, pem.as_bytes(), force)?;
     let mac = new_token_key_file(rng).map_err(|e| e.to_string())?;

@@ -147,8 +147,10 @@ pub enum SchemeSetting {
     /// RSAES-PKCS1-v1_5, the API's recipe (`RSA/ECB/PKCS1Padding`).
     #[default]
     Pkcs1v15,
-    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256.
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label.
     OaepSha256,
+    /// RSAES-OAEP-SHA-256 with a label binding the identity and the key.
+    OaepSha256Bound,
 }
 
 impl From<SchemeSetting> for password_mgmt::Scheme {
@@ -156,6 +158,7 @@ impl From<SchemeSetting> for password_mgmt::Scheme {
         match s {
             SchemeSetting::Pkcs1v15 => Self::Pkcs1v15,
             SchemeSetting::OaepSha256 => Self::OaepSha256,
+            SchemeSetting::OaepSha256Bound => Self::OaepSha256Bound,
         }
     }
 }
@@ -168,7 +171,8 @@ pub struct KeySettings {
     pub password_key: Option<PathBuf>,
     /// Previous password-encryption keys, still accepted (PKCS#8 PEM files).
     pub password_previous: Vec<PathBuf>,
-    /// The scheme clients encrypt with: `pkcs1v15` (the API's) or `oaep-sha256`.
+    /// The scheme every listed password key serves: `pkcs1v15` (the API's),
+    /// `oaep-sha256` or `oaep-sha256-bound`.
     pub password_scheme: SchemeSetting,
     /// The current token MAC key: a file holding 32 random bytes in base64.
     pub token_mac_key: Option<PathBuf>,
@@ -253,29 +257,65 @@ impl Default for Argon2Settings {
     }
 }
 
-/// `[limits]`: request limits as `MAX/WINDOW` text (e.g. `10/1h`). They are kept as text
-/// here; the token routes parse them with the crate's `RateLimit` when they use them.
+/// `[limits]`, in the crate's configuration forms: `user` as
+/// [`UserLimits`](password_mgmt::UserLimits) (`requests N/W, failures N/W N/W,
+/// consecutive N, clock tolerance D`), the others as [`RateLimit`](password_mgmt::RateLimit)
+/// (`N/W`). Checked when the settings load ([`LimitSettings::parse`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
-    /// Digit tokens requested per user.
-    pub digit_token_per_user: String,
+    /// Per user: digit tokens requested, failed codes per hour and per day, failed codes
+    /// in a row, and how far apart the nodes' clocks may be.
+    pub user: String,
     /// Digit tokens requested per OAuth client.
     pub digit_token_per_client: String,
-    /// Redemption attempts per client address.
+    /// Redemption requests per client address.
     pub redeem_per_address: String,
-    /// Redemption attempts per user.
-    pub redeem_per_user: String,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {
-            digit_token_per_user: "5/1h".into(),
-            digit_token_per_client: "1000/1h".into(),
-            redeem_per_address: "30/1h".into(),
-            redeem_per_user: "10/1h".into(),
+            user: password_mgmt::UserLimits::DEFAULT.to_string(),
+            digit_token_per_client: "600/1h".into(),
+            redeem_per_address: "30/10m".into(),
         }
+    }
+}
+
+/// The limits, parsed: what the routes use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Per user (inside the user's state).
+    pub user: password_mgmt::UserLimits,
+    /// Digit tokens per OAuth client.
+    pub per_client: password_mgmt::RateLimit,
+    /// Redemptions per client address.
+    pub per_address: password_mgmt::RateLimit,
+}
+
+impl LimitSettings {
+    /// The limits, parsed with the crate's `FromStr` forms; the per-client and per-address
+    /// limits take the user limits' clock tolerance.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting and quoting the crate's reason.
+    pub fn parse(&self) -> Result<Limits, ConfigError> {
+        let named = |key: &str, e: password_mgmt::Error| {
+            ConfigError::new(format!("{key} ({}): {e}", env_name(key)))
+        };
+        let user: password_mgmt::UserLimits =
+            self.user.parse().map_err(|e| named("limits.user", e))?;
+        let rate = |key: &str, text: &str| {
+            text.parse::<password_mgmt::RateLimit>()
+                .and_then(|l| l.with_clock_tolerance(user.clock_tolerance()))
+                .map_err(|e| named(key, e))
+        };
+        Ok(Limits {
+            user,
+            per_client: rate("limits.digit_token_per_client", &self.digit_token_per_client)?,
+            per_address: rate("limits.redeem_per_address", &self.redeem_per_address)?,
+        })
     }
 }
 
@@ -384,7 +424,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "keys.password_scheme",
         default: "\"pkcs1v15\"",
-        doc: "pkcs1v15 (the API's recipe) or oaep-sha256",
+        doc: "the scheme of every listed password key: pkcs1v15 (the API's recipe), oaep-sha256, or oaep-sha256-bound (binds identity and key)",
     },
     SettingDoc {
         key: "keys.token_mac_key",
@@ -447,24 +487,19 @@ pub const SETTINGS: &[SettingDoc] = &[
         doc: "Argon2id lanes",
     },
     SettingDoc {
-        key: "limits.digit_token_per_user",
-        default: "\"5/1h\"",
-        doc: "digit tokens per user (MAX/WINDOW)",
+        key: "limits.user",
+        default: "\"requests 5/1h, failures 10/1h 100/1d, consecutive 100, clock tolerance 5s\"",
+        doc: "per user: digit tokens requested, failed codes per hour and day, failed codes in a row (at most 100), clock tolerance",
     },
     SettingDoc {
         key: "limits.digit_token_per_client",
-        default: "\"1000/1h\"",
-        doc: "digit tokens per OAuth client",
+        default: "\"600/1h\"",
+        doc: "digit tokens per OAuth client (N/W: N per window of s, m, h or d)",
     },
     SettingDoc {
         key: "limits.redeem_per_address",
-        default: "\"30/1h\"",
-        doc: "redemptions per client address",
-    },
-    SettingDoc {
-        key: "limits.redeem_per_user",
-        default: "\"10/1h\"",
-        doc: "redemptions per user",
+        default: "\"30/10m\"",
+        doc: "redemption requests per client address",
     },
     SettingDoc {
         key: "worker.lease_seconds",
@@ -630,6 +665,7 @@ impl Settings {
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::new("worker.max_attempts must be at least 1"));
         }
+        self.limits.parse()?;
         argon2::Params::new(
             self.argon2.m_cost_kib,
             self.argon2.t_cost,
@@ -759,7 +795,7 @@ mod tests {
                     "PASSWORD_MGMT__KEYS__PASSWORD_PREVIOUS",
                     "[\"a.pem\", \"b.pem\"]",
                 ),
-                ("PASSWORD_MGMT__LIMITS__REDEEM_PER_USER", "3/1h"),
+                ("PASSWORD_MGMT__LIMITS__REDEEM_PER_ADDRESS", "3/1h"),
                 ("OTHER", "ignored"),
             ]),
         )
@@ -767,7 +803,8 @@ mod tests {
         assert_eq!(s.server.body_limit_bytes, 1024);
         assert_eq!(s.database.url.expose(), "postgres://u:pw@127.0.0.1/db");
         assert_eq!(s.keys.password_previous.len(), 2);
-        assert_eq!(s.limits.redeem_per_user, "3/1h");
+        assert_eq!(s.limits.redeem_per_address, "3/1h");
+        assert_eq!(s.limits.parse().unwrap().per_address.to_string(), "3/1h");
         assert!(!format!("{s:?}").contains("pw@"));
     }
 
@@ -788,6 +825,13 @@ mod tests {
         let e =
             Settings::load(None, env(&[("PASSWORD_MGMT__SERVER__LISTEN", "nope")])).unwrap_err();
         assert!(e.to_string().contains("server.listen"), "{e}");
+        for (name, value, expected) in [
+            ("PASSWORD_MGMT__LIMITS__USER", "consecutive 500", "consecutiveFailures"),
+            ("PASSWORD_MGMT__LIMITS__REDEEM_PER_ADDRESS", "30 per hour", "limits.redeem_per_address"),
+        ] {
+            let e = Settings::load(None, env(&[(name, value)])).unwrap_err();
+            assert!(e.to_string().contains(expected), "{e}");
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use password_mgmt::wire::{self, ErrorMessage, LocaleOrigin};
-use password_mgmt::{DetailCode, Error as CrateError};
+use password_mgmt::wire::{self, TrackingId};
+use password_mgmt::{DetailCode, Error as CrateError, RetryAfter};
 
 use crate::AppState;
 use crate::entropy::Entropy;
@@ -43,8 +43,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 429 with `{"message": ...}` and `Retry-After` (seconds).
     TooManyRequests {
-        /// Seconds to wait.
-        retry_after: u64,
+        /// How long to wait.
+        retry_after: RetryAfter,
     },
     /// 503 with the API's body: the database is unavailable, or contention outlasted the
     /// retries. The detail is logged, not sent.
@@ -104,7 +104,10 @@ impl ApiError {
 
 impl From<CrateError> for ApiError {
     fn from(e: CrateError) -> Self {
-        Self::Crate(e)
+        match e {
+            CrateError::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
+            e => Self::Crate(e),
+        }
     }
 }
 
@@ -131,7 +134,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status().into_response();
         if let Self::TooManyRequests { retry_after } = &self
-            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+            && let Ok(v) = HeaderValue::from_str(&retry_after.seconds().to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -142,19 +145,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-// The API's generic message for each detail code (the seeds' texts where they give one).
-const BAD_REQUEST: (&str, &str) = (
-    "400.1 Bad Request Content",
-    "The request was syntactically correct but its content is semantically invalid.",
-);
-const FORBIDDEN: (&str, &str) = (
-    "403 Forbidden",
-    "The server understood the request but refuses to authorize it.",
-);
-const NOT_FOUND: (&str, &str) = (
-    "404 Not found",
-    "The server did not find a current representation for the target resource.",
-);
+// The server's own codes for statuses the API does not document (its detail codes and
+// messages come from the crate's `DetailCode`).
 const METHOD_NOT_ALLOWED: (&str, &str) = (
     "405 Method Not Allowed",
     "The method is not allowed on this resource.",
@@ -167,33 +159,21 @@ const PAYLOAD_TOO_LARGE: (&str, &str) = (
     "413 Payload Too Large",
     "The request body is larger than the server accepts.",
 );
-const INTERNAL: (&str, &str) = ("500.0 Internal Fault", "An internal fault occurred.");
-const UNAVAILABLE: (&str, &str) = (
-    "503 Service Unavailable",
-    "The service is temporarily unavailable; try again later.",
-);
 
-fn english(text: String) -> ErrorMessage {
-    ErrorMessage {
-        locale: Some("en-US".into()),
-        locale_origin: Some(LocaleOrigin::Default),
-        text: Some(text),
-    }
+/// The API's error body for one of the API's detail codes.
+fn api_body(code: DetailCode, causes: Vec<String>, tracking_id: TrackingId) -> wire::ErrorResponse {
+    wire::ErrorResponse::new(code, tracking_id, causes)
 }
 
-/// The API's error body, built from `wire::ErrorResponse`'s fields in this one place (the
-/// crate's `DetailCode` has no 404, 408, 413 or 503).
-fn api_body(
-    (code, message): (&str, &str),
-    causes: Vec<String>,
-    tracking_id: String,
-) -> wire::ErrorResponse {
-    wire::ErrorResponse {
-        detail_code: Some(code.into()),
-        tracking_id: Some(tracking_id),
-        messages: Some(vec![english(message.into())]),
-        causes: (!causes.is_empty()).then(|| causes.into_iter().map(english).collect()),
+/// The API's error body for one of the server's own codes (the shape of the API's body,
+/// with the server's code and message).
+fn own_body((code, message): (&str, &str), tracking_id: TrackingId) -> wire::ErrorResponse {
+    let mut body = api_body(DetailCode::BadRequestContent, Vec::new(), tracking_id);
+    body.detail_code = Some(code.into());
+    for m in body.messages.iter_mut().flatten() {
+        m.text = Some(message.into());
     }
+    body
 }
 
 fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
@@ -207,12 +187,11 @@ fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
 /// Writes the body of `error` and logs it once.
 fn render(error: &ApiError, rng: &mut Entropy, headers: &mut axum::http::HeaderMap) -> Response {
     let status = error.status();
-    let tracking_id = rng.hex::<16>().unwrap_or_else(|_| "0".repeat(32));
-    tracing::Span::current().record("tracking_id", tracking_id.as_str());
+    let tracking_id = TrackingId::try_generate(rng).unwrap_or(TrackingId::from_bytes([0; 16]));
+    tracing::Span::current().record("tracking_id", tracking_id.to_string().as_str());
     match error {
         ApiError::Crate(e) => {
-            let mut body = wire::ErrorResponse::from_error(e, rng).unwrap_or_default();
-            body.tracking_id = Some(tracking_id.clone());
+            let body = wire::ErrorResponse::from_error(e, tracking_id);
             if e.detail_code() == DetailCode::InternalFault {
                 tracing::error!(%tracking_id, detail = %e, "internal fault");
             } else {
@@ -222,7 +201,10 @@ fn render(error: &ApiError, rng: &mut Entropy, headers: &mut axum::http::HeaderM
         }
         ApiError::BadRequest(causes) => {
             tracing::info!(%tracking_id, %status, reason = ?causes, "request refused");
-            json(status, &api_body(BAD_REQUEST, causes.clone(), tracking_id))
+            json(
+                status,
+                &api_body(DetailCode::BadRequestContent, causes.clone(), tracking_id),
+            )
         }
         ApiError::Unauthorized(reason) => {
             tracing::info!(%status, %reason, "unauthenticated");
@@ -243,47 +225,48 @@ fn render(error: &ApiError, rng: &mut Entropy, headers: &mut axum::http::HeaderM
             tracing::info!(%tracking_id, %status, reason = %cause, "forbidden");
             json(
                 status,
-                &api_body(FORBIDDEN, vec![cause.clone()], tracking_id),
+                &api_body(DetailCode::Forbidden, vec![cause.clone()], tracking_id),
             )
         }
         ApiError::NotFound(cause) => {
             tracing::info!(%tracking_id, %status, reason = %cause, "not found");
             json(
                 status,
-                &api_body(NOT_FOUND, vec![cause.clone()], tracking_id),
+                &api_body(DetailCode::NotFound, vec![cause.clone()], tracking_id),
             )
         }
         ApiError::MethodNotAllowed => json(
             status,
-            &api_body(METHOD_NOT_ALLOWED, Vec::new(), tracking_id),
+            &own_body(METHOD_NOT_ALLOWED, tracking_id),
         ),
         ApiError::RequestTimeout => {
             tracing::info!(%tracking_id, %status, "request body timed out");
-            json(status, &api_body(REQUEST_TIMEOUT, Vec::new(), tracking_id))
+            json(status, &own_body(REQUEST_TIMEOUT, tracking_id))
         }
         ApiError::PayloadTooLarge => {
             tracing::info!(%tracking_id, %status, "request body too large");
             json(
                 status,
-                &api_body(PAYLOAD_TOO_LARGE, Vec::new(), tracking_id),
+                &own_body(PAYLOAD_TOO_LARGE, tracking_id),
             )
         }
         ApiError::TooManyRequests { retry_after } => {
-            tracing::info!(%status, retry_after, "rate limited");
-            json(
-                status,
-                &wire::TooManyRequests {
-                    message: Some("Rate Limit Exceeded".into()),
-                },
-            )
+            tracing::info!(%status, retry_after = retry_after.seconds(), "rate limited");
+            json(status, &wire::TooManyRequests::new())
         }
         ApiError::Unavailable(detail) => {
             tracing::warn!(%tracking_id, %detail, "service unavailable");
-            json(status, &api_body(UNAVAILABLE, Vec::new(), tracking_id))
+            json(
+                status,
+                &api_body(DetailCode::ServiceUnavailable, Vec::new(), tracking_id),
+            )
         }
         ApiError::Internal(detail) => {
             tracing::error!(%tracking_id, %detail, "internal fault");
-            json(status, &api_body(INTERNAL, Vec::new(), tracking_id))
+            json(
+                status,
+                &api_body(DetailCode::InternalFault, Vec::new(), tracking_id),
+            )
         }
         ApiError::OAuth(e) => {
             tracing::info!(%status, error = e.error, reason = %e.description, "token request refused");

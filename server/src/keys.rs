@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use password_mgmt::rsa::pkcs8::LineEnding;
 use password_mgmt::rsa::pkcs8::der::SecretDocument;
 use password_mgmt::zeroize::Zeroizing;
-use password_mgmt::{PasswordKeyPair, PasswordKeyRing, TokenKey, TokenKeyRing};
+use password_mgmt::{PasswordKeyPair, PasswordKeyRing, Scheme, TokenKey, TokenKeyRing};
 
 use crate::config::{ConfigError, env_name};
 use crate::entropy::Entropy;
@@ -28,13 +28,17 @@ fn read_secret(setting: &str, path: &Path) -> Result<Zeroizing<String>, ConfigEr
         })
 }
 
-/// Reads one RSA PKCS#8 PEM key pair.
+/// Reads one RSA PKCS#8 PEM key pair, for `scheme`.
 ///
 /// # Errors
 /// [`ConfigError`] naming `setting` and the file.
-pub fn read_password_key(setting: &str, path: &Path) -> Result<PasswordKeyPair, ConfigError> {
+pub fn read_password_key(
+    setting: &str,
+    path: &Path,
+    scheme: Scheme,
+) -> Result<PasswordKeyPair, ConfigError> {
     let pem = read_secret(setting, path)?;
-    PasswordKeyPair::from_pkcs8_pem(&pem).map_err(|e| {
+    PasswordKeyPair::from_pkcs8_pem(&pem, scheme).map_err(|e| {
         ConfigError::new(format!(
             "{setting}: {} is not a usable key: {e}",
             path.display()
@@ -42,14 +46,20 @@ pub fn read_password_key(setting: &str, path: &Path) -> Result<PasswordKeyPair, 
     })
 }
 
-/// The password key ring: `current` published, `previous` still accepted.
+/// The password key ring: `current` published, `previous` still accepted, all serving
+/// `scheme`.
 ///
 /// # Errors
 /// As [`read_password_key`].
-pub fn password_ring(current: &Path, previous: &[PathBuf]) -> Result<PasswordKeyRing, ConfigError> {
-    let mut ring = PasswordKeyRing::new(read_password_key("keys.password_key", current)?);
+pub fn password_ring(
+    current: &Path,
+    previous: &[PathBuf],
+    scheme: Scheme,
+) -> Result<PasswordKeyRing, ConfigError> {
+    let mut ring = PasswordKeyRing::new(read_password_key("keys.password_key", current, scheme)?);
     for path in previous {
-        ring.add(read_password_key("keys.password_previous", path)?);
+        ring.add(read_password_key("keys.password_previous", path, scheme)?)
+            .map_err(|e| ConfigError::new(format!("keys.password_previous: {e}")))?;
     }
     Ok(ring)
 }

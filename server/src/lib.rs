@@ -23,6 +23,7 @@ pub mod hashing;
 pub mod json;
 pub mod keys;
 pub mod routes;
+pub mod rows;
 pub mod sink;
 pub mod state;
 pub mod store;
@@ -220,7 +221,8 @@ pub async fn build_state_on(
     let token_key = keys.token_mac_key.as_deref().ok_or_else(|| {
         ConfigError::new("keys.token_mac_key (PASSWORD_MGMT__KEYS__TOKEN_MAC_KEY) is required")
     })?;
-    let password_keys = keys::password_ring(password_key, &keys.password_previous)?;
+    let scheme = keys.password_scheme.into();
+    let password_keys = keys::password_ring(password_key, &keys.password_previous, scheme)?;
     let token_keys = keys::token_ring(token_key, &keys.token_mac_previous)?;
     let auth = auth::Authenticator::new(&settings.jwt, &settings.oauth.clients)?;
     let hasher = Hasher::new(&settings.argon2, &mut rng).map_err(ConfigError::new)?;
@@ -230,8 +232,9 @@ pub async fn build_state_on(
         store,
         directory,
         password_keys,
-        scheme: keys.password_scheme.into(),
+        scheme,
         token_keys,
+        limits: settings.limits.parse()?,
         auth,
         hasher,
         sink,

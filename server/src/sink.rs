@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::store::{
-    Batch, BoxFuture, Committed, CredentialWrite, PasswordChange, Store, StoreError,
+    Batch, BoxFuture, Committed, CredentialWrite, NewChange, PasswordChange, Store, StoreError,
 };
 
 /// Why a sink could not apply a change.
@@ -50,6 +50,14 @@ pub trait PasswordSink: Send + Sync + fmt::Debug + 'static {
         phc: &'a str,
         now_millis: i64,
     ) -> BoxFuture<'a, Result<(), SinkError>>;
+
+    /// For a sink that lives in the server's own store: the credential write to put in the
+    /// same transaction as the change itself, so that the change is recorded `FINISHED`
+    /// with no second commit. `None` (the default) for a remote sink (a directory), whose
+    /// changes are recorded `IN_PROGRESS` and applied by [`apply`](Self::apply).
+    fn transactional_write(&self, _change: &NewChange, _phc: &str, _now_millis: i64) -> Option<CredentialWrite> {
+        None
+    }
 }
 
 /// The reference sink: the `credentials` table of the server's own store.
@@ -91,6 +99,18 @@ impl PasswordSink for CredentialsSink {
                 // already in place is kept, by the write's own condition.
                 Committed::Applied | Committed::Conflict => Ok(()),
             }
+        })
+    }
+
+    fn transactional_write(&self, change: &NewChange, phc: &str, now_millis: i64) -> Option<CredentialWrite> {
+        Some(CredentialWrite {
+            tenant: change.tenant.clone(),
+            source_id: change.source_id.clone(),
+            account_id: change.account_id.clone(),
+            phc: phc.to_owned(),
+            change_id: change.id.clone(),
+            change_created_at: change.created_at,
+            now: now_millis,
         })
     }
 }

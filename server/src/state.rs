@@ -8,7 +8,7 @@ use password_mgmt::{PasswordKeyRing, Scheme, TokenKeyRing};
 
 use crate::auth::Authenticator;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Limits, Settings};
 use crate::directory::Directory;
 use crate::entropy::Entropy;
 use crate::hashing::Hasher;
@@ -40,6 +40,8 @@ pub struct Parts {
     pub rng: Entropy,
     /// The settings (limits, worker timings).
     pub settings: Settings,
+    /// The limits, parsed from the settings.
+    pub limits: Limits,
 }
 
 /// The shared state of every handler: cheap to clone.
@@ -59,6 +61,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     rng: Entropy,
     settings: Settings,
+    limits: Limits,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             clock: parts.clock,
             rng: parts.rng,
             settings: parts.settings,
+            limits: parts.limits,
         }))
     }
 
@@ -144,5 +148,11 @@ impl AppState {
     #[must_use]
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// The limits (per user, per client, per address).
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.0.limits
     }
 }

@@ -2,28 +2,15 @@
 //! under `/v2025` and `/beta` with the seeds' paths, and at the root with the vendor's
 //! per-API layout (`/query-password-info/v1`, ...).
 //!
-//! # Adding the digit-token routes
-//! * Generate: a module `digit_token` with an [`Operation`] in [`operations`]
-//!   (`/generate-password-reset-token/digit`, `/generate-password-reset-token/v1/digit`);
-//!   the handler takes `State<AppState>`, [`Principal`](crate::auth::Principal)
-//!   (`require(scope::DIGIT_TOKEN_CREATE)`) and [`ApiJson`](crate::json::ApiJson)`<wire::DigitTokenRequest>`;
-//!   the org config comes from [`org_config::load`]; keys from
-//!   [`AppState::token_keys`], time from [`AppState::now`], randomness from
-//!   [`AppState::rng`]; the per-user state, the per-client limiter and the per-address
-//!   limiter are [`Kind::User`](crate::store::Kind), `Kind::Client`, `Kind::Address`
-//!   values written through [`read_modify_write`](crate::store::read_modify_write) in one
-//!   [`Batch`](crate::store::Batch); limits are the text of `state.settings().limits`;
-//!   a limit hit is [`ApiError::TooManyRequests`](crate::error::ApiError).
-//! * Redeem: a module `reset` routed in [`routes`] (no bearer token); the client address
-//!   is `ConnectInfo<SocketAddr>` (the harness supplies one to `oneshot` requests); the
-//!   password goes through
-//!   [`set_password::decrypt_and_check`] and is recorded like set-password's (a
-//!   [`NewChange`](crate::store::NewChange) in the same batch as the per-user state).
+//! The redemption of digit tokens is not in the API: [`reset`] serves it at
+//! `/reset-password/v1/...`, without a bearer token.
 
+pub mod digit_token;
 pub mod health;
 pub mod oauth;
 pub mod org_config;
 pub mod password_info;
+pub mod reset;
 pub mod set_password;
 pub mod status;
 
@@ -45,13 +32,14 @@ pub struct Operation {
 }
 
 /// The API operations this server implements.
-///
-/// The digit-token operations (`POST /generate-password-reset-token/digit`, at the root
-/// `/generate-password-reset-token/v1/digit`) and the redemption endpoint are added here
-/// by their own modules.
 #[must_use]
 pub fn operations() -> Vec<Operation> {
     vec![
+        Operation {
+            versioned: "/generate-password-reset-token/digit",
+            per_api: "/generate-password-reset-token/v1/digit",
+            handlers: post(digit_token::generate),
+        },
         Operation {
             versioned: "/password-org-config",
             per_api: "/password-org-config/v1",
@@ -87,6 +75,8 @@ pub fn routes() -> Router<AppState> {
             .route(op.per_api, op.handlers);
     }
     router
+        .route("/reset-password/v1/digit-token", post(reset::redeem))
+        .route("/reset-password/v1/public-key", get(reset::public_key))
         .route("/oauth/token", post(oauth::token))
         .route("/.well-known/jwks.json", get(oauth::jwks))
         .route("/healthz", get(health::live))

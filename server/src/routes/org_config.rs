@@ -20,45 +20,18 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::store::{Batch, CasWrite, Committed, Kind, ORG_CONFIG_KEY, StateKey, read_modify_write};
 
-/// The version byte of the stored encoding.
-const VERSION: u8 = 1;
-
-/// Encodes a config as stored: version, flags (bit 0 custom instructions, bit 1 digit
-/// tokens), duration in minutes, length in digits.
-///
-/// The one place that encodes it; the crate's own encoding replaces it when it has one.
-#[must_use]
-pub fn encode(config: &PasswordOrgConfig) -> Vec<u8> {
-    let flags = u8::from(config.custom_instructions_enabled())
-        | (u8::from(config.digit_token_enabled()) << 1);
-    vec![
-        VERSION,
-        flags,
-        config.digit_token_duration().minutes(),
-        config.digit_token_length().get(),
-    ]
+/// The stored bytes of a config (the crate's encoding).
+fn encode(config: &PasswordOrgConfig) -> Vec<u8> {
+    config.encode().to_vec()
 }
 
-/// Decodes what [`encode`] wrote, checking every field again.
+/// A stored config, checked again by the crate.
 ///
 /// # Errors
-/// [`ApiError::Internal`] for bytes [`encode`] did not write.
-pub fn decode(bytes: &[u8]) -> Result<PasswordOrgConfig, ApiError> {
-    let &[VERSION, flags, minutes, length] = bytes else {
-        return Err(ApiError::internal(
-            "stored org config has an unknown encoding",
-        ));
-    };
-    if flags > 0b11 {
-        return Err(ApiError::internal("stored org config has unknown flags"));
-    }
-    PasswordOrgConfig::new(&PasswordOrgConfigInput {
-        custom_instructions_enabled: Some(flags & 1 != 0),
-        digit_token_enabled: Some(flags & 2 != 0),
-        digit_token_duration_minutes: Some(minutes.into()),
-        digit_token_length: Some(length.into()),
-    })
-    .map_err(|e| ApiError::internal(format!("stored org config does not validate: {e}")))
+/// [`ApiError::Internal`] for bytes the crate refuses.
+fn decode(bytes: &[u8]) -> Result<PasswordOrgConfig, ApiError> {
+    PasswordOrgConfig::decode(bytes)
+        .map_err(|e| ApiError::internal(format!("stored org config: {e}")))
 }
 
 fn key(tenant: &str) -> StateKey {

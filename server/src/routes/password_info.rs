@@ -67,7 +67,10 @@ pub async fn query(
     let Some((tenant, identity, source)) = found else {
         return Err(ApiError::bad_request(UNKNOWN_USER_OR_SOURCE));
     };
-    let key = state.password_keys().current();
+    let key = state
+        .password_keys()
+        .current(state.scheme())
+        .ok_or_else(|| ApiError::internal("no key for the served scheme"))?;
     let accounts = tenant
         .accounts(&identity.id, &source.source.id)
         .map(|a| wire::PasswordInfoAccount {

@@ -5,19 +5,22 @@
 //!
 //! A client-credentials token may set any identity's password in its tenant, a user's
 //! token only its own (403). An unknown or retired `publicKeyId` is the API's 400 naming
-//! it. A ciphertext that does not decrypt, a plaintext that is not UTF-8, and a password
-//! the policy refuses all get **the same** 400 (the crate's decryption error): under
-//! PKCS#1 v1.5 a forged ciphertext decrypts to pseudo-random bytes, and telling "not
-//! UTF-8" from "UTF-8 but refused by the policy" would be an oracle. Clients check the
-//! policy before they encrypt (query-password-info hands them the lines).
+//! it. Decryption, UTF-8 and the policy are the crate's one call
+//! ([`PasswordKeyRing::open_password`]): every failure to decrypt (a forged or truncated
+//! ciphertext, a plaintext that is not UTF-8, empty or holds a control character, a bound
+//! ciphertext sent for another identity) is the **same** 400, "the encrypted password could
+//! not be decrypted"; a password that decrypts but breaks the policy is a 400 listing the
+//! broken rules by counts (never characters). Under PKCS#1 v1.5 that distinction is one
+//! bit about a forged ciphertext's plaintext (see the crate's `encryption` docs); serve an
+//! OAEP scheme where clients allow it.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use password_mgmt::zeroize::Zeroizing;
 use password_mgmt::{
-    EncryptedPassword, Error as CrateError, PasswordKeyRing, PasswordPolicy, PolicyContext,
-    RequestId, Scheme, wire,
+    Error as CrateError, PasswordKeyRing, PasswordPolicy, PasswordSubmission, PolicyContext,
+    RequestId, wire,
 };
 use tracing::Instrument as _;
 
@@ -30,46 +33,43 @@ use crate::json::ApiJson;
 use crate::routes::password_info::required;
 use crate::store::{Batch, Committed, NewChange};
 
-/// Decrypts `encrypted` with the key `public_key_id` names and checks the password
-/// against `policy`. Blocking (RSA): call it from `spawn_blocking`.
-///
-/// This is the one place of the decrypt-and-check step; every failure of decryption,
-/// UTF-8 or policy is the same [`CrateError::Decryption`].
+/// Decrypts the submission with the key it names and checks the password against every
+/// policy in `policies` (with its context): the crate's one call, with the outcome logged.
+/// Blocking (RSA): call it from `spawn_blocking`.
 ///
 /// # Errors
-/// [`ApiError::Crate`]: a 400 naming `publicKeyId` (unknown or retired key) or
-/// `encryptedPassword` (not the key's length), the uniform decryption error, or a 500
-/// when the RNG fails.
+/// [`ApiError::Crate`]: a 400 naming `publicKeyId` (unknown or retired key),
+/// `encryptedPassword` or `identityId`, the uniform decryption error, a policy refusal
+/// (every broken rule of every policy), or a 500 when the RNG fails.
 pub fn decrypt_and_check(
     keys: &PasswordKeyRing,
-    scheme: Scheme,
     rng: &mut Entropy,
-    public_key_id: &str,
-    encrypted: &EncryptedPassword,
-    policy: &PasswordPolicy,
-    context: &PolicyContext<'_>,
+    submission: &PasswordSubmission<'_>,
+    policies: &[(&PasswordPolicy, PolicyContext<'_>)],
 ) -> Result<Zeroizing<String>, ApiError> {
+    let Some(((first, first_context), rest)) = policies.split_first() else {
+        return Err(ApiError::internal("no policy to check the password against"));
+    };
     let password = keys
-        .decrypt(rng, public_key_id, encrypted, scheme)
-        .inspect_err(|e| {
-            if *e == CrateError::Decryption {
-                tracing::info!("set-password: the ciphertext did not decrypt to UTF-8");
-            }
-        })?;
-    if password.is_empty() {
-        tracing::info!("set-password: the password is empty");
-        return Err(CrateError::Decryption.into());
-    }
-    let report = policy.check_with(&password, context);
-    if !report.is_ok() {
-        let rules: Vec<&str> = report.broken().iter().map(|b| b.rule()).collect();
-        tracing::info!(
-            ?rules,
-            "set-password: the password breaks the source's policy"
-        );
-        return Err(CrateError::Decryption.into());
+        .open_password(rng, submission, first, first_context)
+        .inspect_err(|e| log_refusal(e))?;
+    for (policy, context) in rest {
+        policy.enforce(&password, context).inspect_err(log_refusal)?;
     }
     Ok(password)
+}
+
+fn log_refusal(e: &CrateError) {
+    match e {
+        CrateError::Decryption => {
+            tracing::info!("new password: the ciphertext did not decrypt to a password");
+        }
+        CrateError::PolicyRefused(rules) => {
+            let rules: Vec<&str> = rules.as_slice().iter().map(|b| b.rule()).collect();
+            tracing::info!(?rules, "new password: it breaks the policy");
+        }
+        _ => {}
+    }
 }
 
 /// `POST /set-password`.
@@ -119,12 +119,12 @@ pub async fn set_password(
             "accountId does not name an account of this identity on that source",
         ));
     }
-    let encrypted = body.encrypted_password()?;
     state.password_keys().get(public_key_id)?;
 
     let password = {
         let state = state.clone();
-        let public_key_id = public_key_id.to_owned();
+        let (identity_id, public_key_id) = (identity.id.clone(), public_key_id.to_owned());
+        let encrypted = body.encrypted_password.clone().unwrap_or_default();
         let policy = source.policy.clone();
         let account = account_id.to_owned();
         let display_name = identity.display_name.clone();
@@ -135,14 +135,16 @@ pub async fn set_password(
                     account_id: Some(&account),
                     display_name: Some(&display_name),
                 };
+                let submission = PasswordSubmission {
+                    identity_id: &identity_id,
+                    public_key_id: &public_key_id,
+                    encrypted_password: &encrypted,
+                };
                 decrypt_and_check(
                     state.password_keys(),
-                    state.scheme(),
                     &mut state.rng(),
-                    &public_key_id,
-                    &encrypted,
-                    &policy,
-                    &context,
+                    &submission,
+                    &[(&policy, context)],
                 )
             })
         })
@@ -157,7 +159,7 @@ pub async fn set_password(
         &identity.id,
         &source.source.id,
         account_id,
-        phc,
+        Some(phc),
     )?;
     let id = change.id.clone();
     let batch = Batch {
@@ -178,9 +180,11 @@ pub async fn set_password(
     ))
 }
 
-/// A new password change of `account_id` to the Argon2id hash `phc`: a fresh `requestId`
-/// from the server's RNG, recorded now (the server's clock), leased to this node for
-/// `worker.lease_seconds`. Put it in the batch that records it, then call [`apply_soon`].
+/// A new password change of `account_id` to the Argon2id hash `pending_hash` (`None`:
+/// the credential is written in the same batch, and the change is recorded `FINISHED`): a
+/// fresh `requestId` from the server's RNG, recorded now (the server's clock), leased to
+/// this node for `worker.lease_seconds`. Put it in the batch that records it; for a
+/// pending hash, then call [`apply_soon`].
 ///
 /// # Errors
 /// A 500 when the RNG fails.
@@ -190,7 +194,7 @@ pub fn new_change(
     identity_id: &str,
     source_id: &str,
     account_id: &str,
-    phc: String,
+    pending_hash: Option<String>,
 ) -> Result<NewChange, ApiError> {
     let now = state.now();
     Ok(NewChange {
@@ -199,7 +203,7 @@ pub fn new_change(
         identity_id: identity_id.to_owned(),
         source_id: source_id.to_owned(),
         account_id: account_id.to_owned(),
-        pending_hash: phc,
+        pending_hash,
         created_at: to_millis(now),
         lease_until: to_millis(plus_seconds(now, state.settings().worker.lease_seconds)),
     })

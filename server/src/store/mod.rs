@@ -190,8 +190,9 @@ pub struct NewChange {
     pub source_id: String,
     /// The account on the source.
     pub account_id: String,
-    /// The Argon2id PHC string to apply (never a plaintext).
-    pub pending_hash: String,
+    /// The Argon2id PHC string to apply (never a plaintext); `None` for a change whose
+    /// credential is written in the same batch (recorded `FINISHED`).
+    pub pending_hash: Option<String>,
     /// When (Unix milliseconds).
     pub created_at: i64,
     /// Until when the node that recorded it holds it (Unix milliseconds): the worker of

@@ -108,7 +108,7 @@ impl PgStore {
             sqlx::query(
                 "INSERT INTO password_changes (tenant, id, identity_id, source_id, account_id, state, \
                  errors, pending_hash, created_at, updated_at, lease_until, lease_version, attempts) \
-                 VALUES ($1, $2, $3, $4, $5, 'IN_PROGRESS', '[]', $6, $7, $7, $8, 0, 0)",
+                 VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::TEXT IS NULL THEN 'FINISHED' ELSE 'IN_PROGRESS' END, '[]', $6, $7, $7, $8, 0, 0)",
             )
             .bind(&change.tenant)
             .bind(&change.id)

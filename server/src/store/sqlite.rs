@@ -107,13 +107,14 @@ impl SqliteStore {
             sqlx::query(
                 "INSERT INTO password_changes (tenant, id, identity_id, source_id, account_id, state, \
                  errors, pending_hash, created_at, updated_at, lease_until, lease_version, attempts) \
-                 VALUES (?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?, ?, ?, ?, 0, 0)",
+                 VALUES (?, ?, ?, ?, ?, CASE WHEN ? IS NULL THEN 'FINISHED' ELSE 'IN_PROGRESS' END, '[]', ?, ?, ?, ?, 0, 0)",
             )
             .bind(&change.tenant)
             .bind(&change.id)
             .bind(&change.identity_id)
             .bind(&change.source_id)
             .bind(&change.account_id)
+            .bind(&change.pending_hash)
             .bind(&change.pending_hash)
             .bind(change.created_at)
             .bind(change.created_at)
