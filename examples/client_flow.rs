@@ -1,21 +1,32 @@
 //! The client's whole set-password flow over the API's JSON:
-//! password info JSON -> policy check -> encrypt -> set-password JSON.
+//! password info JSON -> policy check -> encrypt -> set-password JSON -> server decrypts.
 //!
 //! ```sh
 //! cargo run --example client_flow --features serde
 //! ```
-//! The "server" here is a key pair from `tests/data/keys`, so that the example can also
-//! show the other end decrypting what the client sent.
+//! The "server" here is a key ring of two key pairs from `tests/data/keys`, one per scheme
+//! it serves: the API's PKCS#1 v1.5 and the identity-binding OAEP. The client here is one
+//! of "ours", so it uses the bound scheme; the example also shows the other end
+//! decrypting what the client sent, by the `publicKeyId` and `identityId` of the request.
 
 use core::error::Error;
 
 use password_mgmt::getrandom::SysRng;
 use password_mgmt::wire::{PasswordChangeRequest, PasswordInfo};
-use password_mgmt::{PasswordKeyPair, Scheme};
+use password_mgmt::{NewPassword, PasswordKeyPair, PasswordKeyRing, Scheme};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let server =
-        PasswordKeyPair::from_pkcs8_pem(include_str!("../tests/data/keys/rsa2048.pk8.pem"))?;
+    let mut ring = PasswordKeyRing::new(PasswordKeyPair::from_pkcs8_pem(
+        include_str!("../tests/data/keys/rsa2048.pk8.pem"),
+        Scheme::Pkcs1v15,
+    )?);
+    ring.add(PasswordKeyPair::from_pkcs8_pem(
+        include_str!("../tests/data/keys/rsa3072.pk8.pem"),
+        Scheme::OaepSha256Bound,
+    )?)?;
+    // The server publishes the key of the scheme this client is known to use.
+    let scheme = Scheme::OaepSha256Bound;
+    let published = ring.current(scheme).ok_or("no key for the scheme")?;
 
     // 1. The response of "query password info", as it arrives.
     let info_json = format!(
@@ -23,8 +34,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             "publicKeyId":"{}","publicKey":"{}",
             "accounts":[{{"accountId":"CN=Abby Smith,OU=Austin,DC=acme,DC=com","accountName":"Abby.Smith"}}],
             "policies":["passwordRepeatedChar is 3","passwordMinAlpha is 1","passwordMinLength is 5","passwordMinNumeric is 1"]}}"#,
-        server.public_key_id(),
-        server.public_key_base64()
+        published.public_key_id(),
+        published.public_key_base64()
     );
     let info: PasswordInfo = serde_json::from_str(&info_json)?;
 
@@ -44,11 +55,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    // 3. Encrypt it under the published key, and build the set-password body.
-    let password = "Correct-Horse-7";
-    let encrypted = info
-        .encryptor()?
-        .encrypt(&mut SysRng, password, Scheme::Pkcs1v15)?;
+    // 3. Encrypt it under the published key, for the identity, and build the request body.
+    let identity_id = info.identity_id.as_deref().ok_or("no identityId")?;
+    let new = NewPassword {
+        identity_id,
+        password: "Correct-Horse-7",
+    };
+    let encrypted = info.encryptor(scheme)?.encrypt(&mut SysRng, &new)?;
     let account = info.accounts.as_ref().and_then(|a| a.first());
     let body = PasswordChangeRequest {
         identity_id: info.identity_id.clone(),
@@ -58,15 +71,30 @@ fn main() -> Result<(), Box<dyn Error>> {
         source_id: info.source_id.clone(),
     };
     let body_json = serde_json::to_string_pretty(&body)?;
-    println!("POST /set-password\n{body_json}");
+    println!("POST /set-password ({scheme})\n{body_json}");
 
-    // 4. The server's end: parse, decrypt.
+    // 4. The server's end: parse, pick the key the request names, decrypt for its identity.
     let arrived: PasswordChangeRequest = serde_json::from_str(&body_json)?;
-    let decrypted = server.decrypt(
+    let key_id = arrived.public_key_id.as_deref().unwrap_or_default();
+    let identity_id = arrived.identity_id.as_deref().unwrap_or_default();
+    let decrypted = ring.decrypt(
         &mut SysRng,
+        key_id,
         &arrived.encrypted_password()?,
-        Scheme::Pkcs1v15,
+        identity_id,
     )?;
     println!("server decrypted {} characters", decrypted.chars().count());
+
+    // The same body with another identityId does not decrypt: the ciphertext is bound.
+    let replayed = ring.decrypt(
+        &mut SysRng,
+        key_id,
+        &arrived.encrypted_password()?,
+        "2c918085744fec4301746f9a5bce4606",
+    );
+    match replayed {
+        Ok(_) => return Err("a bound ciphertext decrypted for another identity".into()),
+        Err(e) => println!("replayed for another identity: {e}"),
+    }
     Ok(())
 }

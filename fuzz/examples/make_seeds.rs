@@ -5,12 +5,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding};
+use password_mgmt::rsa::Oaep;
+use password_mgmt::rsa::pkcs8::DecodePublicKey;
+use password_mgmt::rsa::sha2::Sha256;
 use password_mgmt::time::UtcDateTime;
 use password_mgmt::{
-    AttemptLimit, IssuedToken, KeyPolicy, PasswordKeyPair, Scheme, TokenLength, TokenParams,
-    TokenTtl, issue,
+    AttemptLimit, IssuedToken, KeyPolicy, NewPassword, PasswordKeyPair, Scheme, TokenLength,
+    TokenParams, TokenTtl, issue,
 };
-use password_mgmt_fuzz::{KEY_PAIR, USER, rng, token_key};
+use password_mgmt_fuzz::{USER, rng, token_key};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -283,7 +286,8 @@ fn main() {
         ("rsa2048-e3", "tests/data/keys/rsa2048-e3.pk8.pem"),
         ("cfrg-k2049", "tests/data/cfrg-rsa-guidance/k2049.pem"),
     ] {
-        let pair = PasswordKeyPair::from_pkcs8_pem_with(&read(path), any).unwrap();
+        let pair =
+            PasswordKeyPair::from_pkcs8_pem_with(&read(path), Scheme::Pkcs1v15, any).unwrap();
         write(
             "public_key",
             &format!("{name}.spki.der"),
@@ -336,20 +340,69 @@ fn main() {
         &pem_body("tests/data/keys/ed25519.pk8.pem"),
     );
 
-    // decrypt: mode byte (bit 0 OAEP, bit 1 base64 text), then the ciphertext.
-    let encryptor = KEY_PAIR.encryptor();
+    // decrypt: mode byte (bits 0 and 3 the scheme: none PKCS#1 v1.5, 0 OAEP-SHA256, 3 the
+    // bound OAEP; bit 1 base64 text; bit 2 the costly checks; bit 4 an identity follows as
+    // a length byte and its bytes), then the ciphertext. Every seed under the 2048-bit key.
+    let key_pem = read("tests/data/keys/rsa2048.pk8.pem");
+    let pair = |scheme| PasswordKeyPair::from_pkcs8_pem(&key_pem, scheme).unwrap();
+    let (pkcs1_pair, oaep_pair, bound_pair) = (
+        pair(Scheme::Pkcs1v15),
+        pair(Scheme::OaepSha256),
+        pair(Scheme::OaepSha256Bound),
+    );
+    let identity = "2c918085744fec4301746f9a5bce4605"; // the target's default identity
+    let new = |identity_id, password| NewPassword {
+        identity_id,
+        password,
+    };
     let mut r = rng(11);
-    let pkcs1 = encryptor
-        .encrypt(&mut r, "correct horse", Scheme::Pkcs1v15)
+    let pkcs1 = pkcs1_pair
+        .encryptor()
+        .encrypt(&mut r, &new(identity, "correct horse"))
         .unwrap();
-    let oaep = encryptor
-        .encrypt(&mut r, "correct horse", Scheme::OaepSha256)
+    let oaep = oaep_pair
+        .encryptor()
+        .encrypt(&mut r, &new(identity, "correct horse"))
         .unwrap();
-    let longest = "p".repeat(encryptor.max_password_len(Scheme::Pkcs1v15));
-    let full = encryptor
-        .encrypt(&mut r, &longest, Scheme::Pkcs1v15)
+    let longest = "p".repeat(pkcs1_pair.encryptor().max_password_len());
+    let full = pkcs1_pair
+        .encryptor()
+        .encrypt(&mut r, &new(identity, &longest))
         .unwrap();
-    let empty = encryptor.encrypt(&mut r, "", Scheme::OaepSha256).unwrap();
+    // The crate refuses to encrypt an empty password: the bare `rsa` crate makes one.
+    let bare_public =
+        password_mgmt::rsa::PublicKey::from_public_key_der(oaep_pair.encryptor().spki_der())
+            .unwrap();
+    let empty = bare_public
+        .encrypt(&mut r, Oaep::<Sha256>::new(), b"")
+        .unwrap();
+    let bound = bound_pair
+        .encryptor()
+        .encrypt(&mut r, &new(identity, "correct horse"))
+        .unwrap();
+    let unicode_identity = "Ábby.Smith-密码";
+    let bound_unicode = bound_pair
+        .encryptor()
+        .encrypt(&mut r, &new(unicode_identity, "Pässwörd-密码-🔑"))
+        .unwrap();
+    let with_identity = |mode: u8, id: &str, ciphertext: &[u8]| {
+        [
+            &[mode | 16, u8::try_from(id.len()).unwrap()][..],
+            id.as_bytes(),
+            ciphertext,
+        ]
+        .concat()
+    };
+    // A ciphertext that starts with a zero byte (about one in 256), stripped of it.
+    let short = loop {
+        let c = bound_pair
+            .encryptor()
+            .encrypt(&mut r, &new(identity, "short"))
+            .unwrap();
+        if c.as_bytes()[0] == 0 {
+            break c.as_bytes()[1..].to_vec();
+        }
+    };
     write(
         "decrypt",
         "pkcs1-valid",
@@ -365,11 +418,7 @@ fn main() {
         "oaep-valid",
         &[&[5u8][..], oaep.as_bytes()].concat(),
     );
-    write(
-        "decrypt",
-        "oaep-empty",
-        &[&[1u8][..], empty.as_bytes()].concat(),
-    );
+    write("decrypt", "oaep-empty", &[&[5u8][..], &empty].concat());
     write(
         "decrypt",
         "pkcs1-base64",
@@ -394,6 +443,37 @@ fn main() {
         "decrypt",
         "seed-example-base64",
         &[&[2u8][..], encrypted_example.as_bytes()].concat(),
+    );
+    write(
+        "decrypt",
+        "bound-valid",
+        &[&[12u8][..], bound.as_bytes()].concat(),
+    );
+    write(
+        "decrypt",
+        "bound-base64",
+        &[&[14u8][..], bound.to_string().as_bytes()].concat(),
+    );
+    write(
+        "decrypt",
+        "bound-unicode-identity",
+        &with_identity(12, unicode_identity, bound_unicode.as_bytes()),
+    );
+    write(
+        "decrypt",
+        "bound-other-identity",
+        &with_identity(12, "2c918085744fec4301746f9a5bce4606", bound.as_bytes()),
+    );
+    write("decrypt", "bound-short", &[&[12u8][..], &short].concat());
+    write(
+        "decrypt",
+        "one-byte-too-long",
+        &[&[4u8, 0][..], pkcs1.as_bytes()].concat(),
+    );
+    write(
+        "decrypt",
+        "blank-identity",
+        &with_identity(4, " ", pkcs1.as_bytes()),
     );
 
     // wire_json: the API's own examples.
