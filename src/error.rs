@@ -52,11 +52,12 @@ pub enum Error {
     /// A new password breaks the password policy; every broken rule is listed, by counts,
     /// never by characters (the API's 400).
     PolicyRefused(BrokenRules),
-    /// An encrypted password could not be decrypted to a UTF-8 password.
+    /// An encrypted password could not be decrypted to a password.
     ///
-    /// One variant for every cause (OAEP padding, a ciphertext out of range, a plaintext that
-    /// is not UTF-8), so that a response cannot tell an attacker which. See the
-    /// [`encryption`](crate::encryption) module for why.
+    /// One variant for every cause (OAEP padding or label, a ciphertext out of range, a
+    /// plaintext that is empty, not UTF-8 or holds a control character), so that a response
+    /// cannot tell an attacker which. See the [`encryption`](crate::encryption) module for
+    /// why.
     Decryption,
 }
 
@@ -536,6 +537,10 @@ impl fmt::Display for Violation {
                 )
             }
             ViolationKind::Blank => write!(f, "{field} must not be empty or only white space"),
+            ViolationKind::Empty => write!(f, "{field} must not be empty"),
+            ViolationKind::ControlCharacter => {
+                write!(f, "{field} must not contain control characters")
+            }
             ViolationKind::TooLong { max, found } => {
                 write!(
                     f,
@@ -569,6 +574,11 @@ pub enum ViolationKind {
     },
     /// A string that is empty or only white space.
     Blank,
+    /// A string that is empty (white space is allowed).
+    Empty,
+    /// A string with a control character (U+0000 to U+001F, U+007F to U+009F), which no
+    /// keyboard types.
+    ControlCharacter,
     /// A string longer than allowed (in bytes of UTF-8).
     TooLong {
         /// Longest allowed length in bytes.

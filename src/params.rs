@@ -124,7 +124,7 @@ impl Default for AttemptLimit {
 /// Validated parameters for [`UserState::issue`](crate::UserState::issue): token length,
 /// lifetime, attempt limit.
 ///
-/// Made by [`DigitTokenRequest::resolve`], or directly:
+/// Made by [`DigitTokenRequest::resolve`](crate::DigitTokenRequest::resolve), or directly:
 ///
 /// ```
 /// use password_mgmt::{AttemptLimit, TokenLength, TokenParams, TokenTtl};

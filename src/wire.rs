@@ -200,7 +200,7 @@ impl From<&Issued> for DigitTokenResponse {
 /// A digit token as text on the wire: 6 to 18 ASCII digits, leading zeros kept.
 ///
 /// A secret: `Debug` shows only the length, equality is constant-time, and the text is
-/// wiped on drop. Check a user's code with [`IssuedToken::verify`](crate::IssuedToken::verify).
+/// wiped on drop. Check a user's code with [`UserState::verify`](crate::UserState::verify).
 #[derive(Clone, Default)]
 pub struct TokenText(Zeroizing<String>);
 

@@ -523,7 +523,10 @@ fn a_policy_refusal_lists_the_broken_rules_by_counts() {
         .enforce("zzzqq", &password_mgmt::PolicyContext::default())
         .unwrap_err();
     let body = ErrorResponse::from_error(&err, TrackingId::from_bytes([1; 16]));
-    assert_eq!(body.detail_code.as_deref(), Some("400.1 Bad Request Content"));
+    assert_eq!(
+        body.detail_code.as_deref(),
+        Some("400.1 Bad Request Content")
+    );
     let causes: Vec<_> = body
         .causes
         .unwrap()

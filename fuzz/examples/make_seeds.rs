@@ -10,8 +10,8 @@ use password_mgmt::rsa::pkcs8::DecodePublicKey;
 use password_mgmt::rsa::sha2::Sha256;
 use password_mgmt::time::UtcDateTime;
 use password_mgmt::{
-    AttemptLimit, IssuedToken, KeyPolicy, NewPassword, PasswordKeyPair, Scheme, TokenLength,
-    TokenParams, TokenTtl, issue,
+    KeyPolicy, NewPassword, PasswordKeyPair, Purpose, Scheme, Subject, TokenParams, UserLimits,
+    UserState,
 };
 use password_mgmt_fuzz::{USER, rng, token_key};
 
@@ -32,113 +32,122 @@ fn main() {
         Base64::decode_vec(&body).unwrap()
     };
 
-    // issued_record: a record, then flags | seconds | nanoseconds | user length | user | candidate.
-    let key = token_key();
-    let params = |len, minutes, limit| {
-        TokenParams::new(
-            TokenLength::new(len).unwrap(),
-            TokenTtl::from_minutes(minutes).unwrap(),
-        )
-        .with_attempt_limit(AttemptLimit::new(limit).unwrap())
+    // user_state: a stored state, flags, then ops of op | arg | step (i16 BE seconds).
+    let op = |op: u8, arg: u8, step: i16| {
+        let [a, b] = step.to_be_bytes();
+        [op, arg, a, b]
     };
-    let verify_args = |flags: u8, secs: i64, user: &str, candidate: &str| {
-        let mut out = vec![flags];
-        if flags & 1 == 1 {
-            out.extend(secs.to_be_bytes());
-        } else {
-            let offset = i16::try_from(secs).unwrap();
-            out.extend(offset.to_be_bytes());
-            out.extend([0; 6]);
+    let ops = |state: &[u8], flags: u8, ops: &[[u8; 4]]| {
+        let mut out = state.to_vec();
+        out.push(flags);
+        for o in ops {
+            out.extend(o);
         }
-        out.extend(0u32.to_be_bytes());
-        out.push(u8::try_from(user.len()).unwrap());
-        out.extend(user.as_bytes());
-        out.extend(candidate.as_bytes());
         out
     };
-    let at = |secs| UtcDateTime::from_unix_timestamp(secs).unwrap();
-    let cases: [(&str, i64, (u8, u8, u8)); 4] = [
-        ("2026", 1_795_000_000, (6, 5, 5)),
-        ("1938-negative-unix-time", -1_000_000_000, (8, 10, 3)),
-        (
-            "year-9999",
-            UtcDateTime::MAX.unix_timestamp() - 3600,
-            (18, 60, 1),
-        ),
-        (
-            "year-minus-9999",
-            UtcDateTime::MIN.unix_timestamp(),
-            (12, 1, 10),
-        ),
-    ];
-    for (i, (name, secs, (len, minutes, limit))) in cases.into_iter().enumerate() {
-        let issued = issue(
-            &mut rng(i as u64),
-            &key,
-            USER,
-            &params(len, minutes, limit),
-            at(secs),
-        )
-        .unwrap();
-        let token = issued.token.as_str();
-        let record = issued.record.encode();
-        // The right token with its last digit changed.
-        let last = token.as_bytes()[token.len() - 1] - b'0';
-        let wrong = format!("{}{}", &token[..token.len() - 1], (last + 1) % 10);
-        let with = |args: Vec<u8>| [record.as_slice(), &args].concat();
-        write("issued_record", &format!("{name}-record-only"), &record);
-        write(
-            "issued_record",
-            &format!("{name}-right"),
-            &with(verify_args(0, 30, USER, token)),
-        );
-        write(
-            "issued_record",
-            &format!("{name}-wrong"),
-            &with(verify_args(0, 30, USER, &wrong)),
-        );
-        write(
-            "issued_record",
-            &format!("{name}-malformed"),
-            &with(verify_args(0, 1, USER, "12a")),
-        );
-        write(
-            "issued_record",
-            &format!("{name}-too-early"),
-            &with(verify_args(0, -1, USER, token)),
-        );
-        write(
-            "issued_record",
-            &format!("{name}-expired-absolute"),
-            &with(verify_args(1, secs + i64::from(minutes) * 60, USER, token)),
-        );
-        write(
-            "issued_record",
-            &format!("{name}-other-key"),
-            &with(verify_args(2, 30, USER, token)),
-        );
-        write(
-            "issued_record",
-            &format!("{name}-blank-user"),
-            &with(verify_args(0, 30, " \t", token)),
-        );
-        let now = at(secs) + password_mgmt::time::Duration::seconds(30);
-        let used = issued.record.verify(&key, USER, token, now).unwrap().record;
-        write(
-            "issued_record",
-            &format!("{name}-used"),
-            &[used.encode().as_slice(), &verify_args(0, 40, USER, token)].concat(),
-        );
-        let mut locked: IssuedToken = issued.record.clone();
-        for _ in 0..limit {
-            locked = locked.verify(&key, USER, &wrong, now).unwrap().record;
-        }
-        write(
-            "issued_record",
-            &format!("{name}-locked"),
-            &[locked.encode().as_slice(), &verify_args(0, 40, USER, token)].concat(),
-        );
+    let fresh = UserState::new().encode();
+    let (issue, right, typed, without, unlock, other, rotate, retire) = (0, 1, 2, 3, 4, 5, 6, 7);
+    write(
+        "user_state",
+        "issue-right-again",
+        &ops(&fresh, 0, &[op(issue, 0, 0), op(right, 0, 30), op(right, 0, 30)]),
+    );
+    let mut wrong_then_right = ops(&fresh, 1, &[op(issue, 0, 0)]);
+    for _ in 0..6 {
+        wrong_then_right.extend(op(typed, 6, 1));
+        wrong_then_right.extend(b"000000");
     }
+    wrong_then_right.extend(op(right, 0, 1));
+    write("user_state", "wrong-six-times-then-right", &wrong_then_right);
+    let mut capped = ops(&fresh, 3, &[op(issue, 0, 0)]);
+    for _ in 0..3 {
+        capped.extend(op(typed, 1, 1));
+        capped.push(b'x');
+    }
+    capped.extend(op(right, 0, 1));
+    capped.extend(op(unlock, 0, 1));
+    capped.extend(op(right, 0, 1));
+    write("user_state", "locked-out-then-unlocked", &capped);
+    write(
+        "user_state",
+        "rotate-retire",
+        &ops(
+            &fresh,
+            1,
+            &[op(issue, 0, 0), op(rotate, 0, 1), op(right, 0, 1), op(issue, 0, 1), op(rotate, 0, 1), op(retire, 0, 1), op(right, 0, 1)],
+        ),
+    );
+    write(
+        "user_state",
+        "other-subjects-then-without-using",
+        &ops(
+            &fresh,
+            1,
+            &[op(issue, 0, 0), op(other, 0, 1), op(other, 1, 1), op(other, 2, 1), op(without, 0, 1), op(right, 0, 1)],
+        ),
+    );
+    write(
+        "user_state",
+        "clock-back-two-hours",
+        &ops(&fresh, 0, &[op(issue, 0, 0), op(right, 0, -7200), op(issue, 0, 7200), op(right, 0, 3)]),
+    );
+    // A stored state with a live token (made under the fuzz key) and the request limit spent.
+    let limits = UserLimits::default();
+    let mut state = UserState::new();
+    let at = UtcDateTime::from_unix_timestamp(1_795_000_000).unwrap();
+    let subject = Subject {
+        tenant: "acme",
+        user: USER,
+        purpose: Purpose::PASSWORD_RESET,
+    };
+    for i in 0..4 {
+        let issuance = state
+            .issue(&mut rng(i), &token_key(), &subject, &TokenParams::default(), &limits, at)
+            .unwrap();
+        state = UserState::decode(issuance.update().unwrap().replacement()).unwrap();
+    }
+    write("user_state", "stored-live-token", &ops(&state.encode(), 0, &[op(typed, 6, 30)]));
+    write("user_state", "stored-state-only", &state.encode());
+    write("user_state", "truncated", &state.encode()[..57]);
+    let mut version_2 = state.encode();
+    version_2[0] = 2;
+    write("user_state", "unknown-version", &version_2);
+
+    // limits: a stored limiter, max | window | tolerance ms | seconds | nanoseconds | 8
+    // steps, then text.
+    let limiter_then = |stored: &[u8], max: u16, window: u32, text: &str| {
+        let mut out = stored.to_vec();
+        out.extend(max.to_be_bytes());
+        out.extend(window.to_be_bytes());
+        out.extend(5_000u32.to_be_bytes());
+        out.extend(1_795_000_000i64.to_be_bytes());
+        out.extend(0u32.to_be_bytes());
+        for step in [0i16, 0, 0, 1, 600, -3600, 7200, 1] {
+            out.extend(step.to_be_bytes());
+        }
+        out.extend(text.as_bytes());
+        out
+    };
+    let fresh_limiter = password_mgmt::RateLimiter::new().encode();
+    write("limits", "fresh-10-per-hour", &limiter_then(&fresh_limiter, 10, 3600, "10/1h"));
+    write(
+        "limits",
+        "fresh-3-per-10m-user-limits",
+        &limiter_then(
+            &fresh_limiter,
+            3,
+            600,
+            "requests 5/1h, failures 10/1h 100/1d, consecutive 100, clock tolerance 5s",
+        ),
+    );
+    let mut far_ahead = password_mgmt::RateLimiter::new().encode();
+    far_ahead[1] = 1;
+    far_ahead[2..10].copy_from_slice(&1_795_086_400i64.to_be_bytes());
+    write("limits", "stored-a-day-ahead", &limiter_then(&far_ahead, 10, 3600, "100/24h"));
+
+    // key_rings: ops of op | arg.
+    write("key_rings", "rotate-retire-publish", &[0, 1, 1, 1, 2, 0, 3, 0, 4, 1, 4, 2, 5, 2, 6, 0, 7, 0, 7, 6, 4, 3, 5, 5, 6, 1]);
+    write("key_rings", "same-key-two-schemes", &[4, 0, 4, 1, 5, 1, 6, 0, 7, 1]);
 
     // org_config: two raw configs of flags | minutes | length.
     let raw = |flags: u8, minutes: i64, length: i64| {

@@ -3,9 +3,7 @@
 //! Every target asserts properties (round trips, agreement with a small model of the
 //! documented behaviour), not only the absence of panics. A failed assertion is a finding.
 
-use std::sync::LazyLock;
-
-use password_mgmt::{PasswordKeyPair, PasswordOrgConfigInput, Scheme, TokenKey};
+use password_mgmt::{PasswordOrgConfigInput, TokenKey};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
@@ -28,16 +26,6 @@ pub fn other_token_key() -> TokenKey {
 /// A deterministic RNG: the targets must be reproducible from their input alone.
 pub fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
-}
-
-/// The repository's fixed 2048-bit test key (tests/data/keys/rsa2048.pk8.pem), serving
-/// PKCS#1 v1.5.
-pub static KEY_PAIR: LazyLock<PasswordKeyPair> = LazyLock::new(|| key_pair(Scheme::Pkcs1v15));
-
-/// The same key, serving `scheme`.
-pub fn key_pair(scheme: Scheme) -> PasswordKeyPair {
-    PasswordKeyPair::from_pkcs8_pem(include_str!("../../tests/data/keys/rsa2048.pk8.pem"), scheme)
-        .expect("the repository's test key imports")
 }
 
 /// Reads fixed-size fields from the front of the input; missing bytes read as zero, so

@@ -313,7 +313,10 @@ impl LimitSettings {
         };
         Ok(Limits {
             user,
-            per_client: rate("limits.digit_token_per_client", &self.digit_token_per_client)?,
+            per_client: rate(
+                "limits.digit_token_per_client",
+                &self.digit_token_per_client,
+            )?,
             per_address: rate("limits.redeem_per_address", &self.redeem_per_address)?,
         })
     }
@@ -826,8 +829,16 @@ mod tests {
             Settings::load(None, env(&[("PASSWORD_MGMT__SERVER__LISTEN", "nope")])).unwrap_err();
         assert!(e.to_string().contains("server.listen"), "{e}");
         for (name, value, expected) in [
-            ("PASSWORD_MGMT__LIMITS__USER", "consecutive 500", "consecutiveFailures"),
-            ("PASSWORD_MGMT__LIMITS__REDEEM_PER_ADDRESS", "30 per hour", "limits.redeem_per_address"),
+            (
+                "PASSWORD_MGMT__LIMITS__USER",
+                "consecutive 500",
+                "consecutiveFailures",
+            ),
+            (
+                "PASSWORD_MGMT__LIMITS__REDEEM_PER_ADDRESS",
+                "30 per hour",
+                "limits.redeem_per_address",
+            ),
         ] {
             let e = Settings::load(None, env(&[(name, value)])).unwrap_err();
             assert!(e.to_string().contains(expected), "{e}");

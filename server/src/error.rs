@@ -235,20 +235,14 @@ fn render(error: &ApiError, rng: &mut Entropy, headers: &mut axum::http::HeaderM
                 &api_body(DetailCode::NotFound, vec![cause.clone()], tracking_id),
             )
         }
-        ApiError::MethodNotAllowed => json(
-            status,
-            &own_body(METHOD_NOT_ALLOWED, tracking_id),
-        ),
+        ApiError::MethodNotAllowed => json(status, &own_body(METHOD_NOT_ALLOWED, tracking_id)),
         ApiError::RequestTimeout => {
             tracing::info!(%tracking_id, %status, "request body timed out");
             json(status, &own_body(REQUEST_TIMEOUT, tracking_id))
         }
         ApiError::PayloadTooLarge => {
             tracing::info!(%tracking_id, %status, "request body too large");
-            json(
-                status,
-                &own_body(PAYLOAD_TOO_LARGE, tracking_id),
-            )
+            json(status, &own_body(PAYLOAD_TOO_LARGE, tracking_id))
         }
         ApiError::TooManyRequests { retry_after } => {
             tracing::info!(%status, retry_after = retry_after.seconds(), "rate limited");

@@ -55,7 +55,12 @@ pub trait PasswordSink: Send + Sync + fmt::Debug + 'static {
     /// same transaction as the change itself, so that the change is recorded `FINISHED`
     /// with no second commit. `None` (the default) for a remote sink (a directory), whose
     /// changes are recorded `IN_PROGRESS` and applied by [`apply`](Self::apply).
-    fn transactional_write(&self, _change: &NewChange, _phc: &str, _now_millis: i64) -> Option<CredentialWrite> {
+    fn transactional_write(
+        &self,
+        _change: &NewChange,
+        _phc: &str,
+        _now_millis: i64,
+    ) -> Option<CredentialWrite> {
         None
     }
 }
@@ -102,7 +107,12 @@ impl PasswordSink for CredentialsSink {
         })
     }
 
-    fn transactional_write(&self, change: &NewChange, phc: &str, now_millis: i64) -> Option<CredentialWrite> {
+    fn transactional_write(
+        &self,
+        change: &NewChange,
+        phc: &str,
+        now_millis: i64,
+    ) -> Option<CredentialWrite> {
         Some(CredentialWrite {
             tenant: change.tenant.clone(),
             source_id: change.source_id.clone(),

@@ -305,6 +305,9 @@ impl EncryptedPassword {
     /// clients strip leading zero bytes, about one ciphertext in 256; Java and OpenSSL pad
     /// them back too), refused when longer (public information either way).
     pub(crate) fn padded_for(&self, modulus_len: usize) -> Result<Cow<'_, [u8]>, Error> {
+        if self.0.is_empty() {
+            return Err(Violation::new(Self::FIELD, ViolationKind::Blank).into());
+        }
         match modulus_len.checked_sub(self.0.len()) {
             Some(0) => Ok(Cow::Borrowed(&self.0)),
             Some(missing) => {

@@ -124,8 +124,20 @@ impl PasswordKeyPair {
     /// # Errors
     /// [`Error::Key`]: [`KeyError::Base64`], or as [`from_pkcs8_der`](Self::from_pkcs8_der).
     pub fn from_pkcs8_base64(text: &str, scheme: Scheme) -> Result<Self, Error> {
+        Self::from_pkcs8_base64_with(text, scheme, KeyPolicy::STRICT)
+    }
+
+    /// As [`from_pkcs8_base64`](Self::from_pkcs8_base64), under `policy`.
+    ///
+    /// # Errors
+    /// As [`from_pkcs8_base64`](Self::from_pkcs8_base64).
+    pub fn from_pkcs8_base64_with(
+        text: &str,
+        scheme: Scheme,
+        policy: KeyPolicy,
+    ) -> Result<Self, Error> {
         let der = decode_base64(text)?;
-        Self::from_pkcs8_der(&der, scheme)
+        Self::from_pkcs8_der_with(&der, scheme, policy)
     }
 
     fn from_checked(key: PrivateKey, scheme: Scheme) -> Result<Self, Error> {

@@ -162,7 +162,8 @@ impl PasswordEncryptor {
     /// gives a different ciphertext every time.
     ///
     /// # Errors
-    /// * [`Error::Invalid`] naming `password` when it is empty or longer than
+    /// * [`Error::Invalid`] naming `password` when it is empty, holds a control character
+    ///   (which the server's decryption refuses as garbage), or is longer than
     ///   [`max_password_len`](Self::max_password_len) bytes (never truncated), or naming
     ///   `identityId` when that is blank or longer than 256 bytes;
     /// * [`Error::Rng`] when the RNG fails.
@@ -175,7 +176,10 @@ impl PasswordEncryptor {
         let max = self.max_password_len();
         let message = new.password.as_bytes();
         if message.is_empty() {
-            return Err(Violation::new("password", ViolationKind::Blank).into());
+            return Err(Violation::new("password", ViolationKind::Empty).into());
+        }
+        if new.password.chars().any(char::is_control) {
+            return Err(Violation::new("password", ViolationKind::ControlCharacter).into());
         }
         if message.len() > max {
             return Err(Violation::new(

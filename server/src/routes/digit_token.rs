@@ -69,13 +69,17 @@ pub async fn generate(
     let issued = read_modify_write(&**state.store(), &keys, |values| {
         let now = state.now();
         let [user, client] = values else {
-            return Err(ApiError::internal("the store read a different number of keys"));
+            return Err(ApiError::internal(
+                "the store read a different number of keys",
+            ));
         };
         let (user, client) = (user.as_deref(), client.as_deref());
         let mut batch = Batch::default();
         let check = rows::limiter(client)?.check(&limits.per_client, now);
         if let Some(update) = check.update() {
-            batch.writes.push(rows::limiter_write(client_key.clone(), client, update)?);
+            batch
+                .writes
+                .push(rows::limiter_write(client_key.clone(), client, update)?);
         }
         if let Some(retry_after) = check.limited() {
             tracing::info!(lead = ?check.clock_lead(), "digit token: the client's request limit");
@@ -90,7 +94,9 @@ pub async fn generate(
             now,
         )?;
         if let Some(update) = issuance.update() {
-            batch.writes.push(rows::user_write(user_key.clone(), user, update)?);
+            batch
+                .writes
+                .push(rows::user_write(user_key.clone(), user, update)?);
         }
         Ok::<_, ApiError>((batch, Ok(issuance)))
     })

@@ -106,7 +106,9 @@ pub struct RedeemResponse {
 ///
 /// # Errors
 /// 500 when the served scheme has no key (a configuration fault caught at start).
-pub async fn public_key(State(state): State<AppState>) -> Result<Json<wire::PasswordInfo>, ApiError> {
+pub async fn public_key(
+    State(state): State<AppState>,
+) -> Result<Json<wire::PasswordInfo>, ApiError> {
     let key = state
         .password_keys()
         .current(state.scheme())
@@ -166,7 +168,10 @@ pub async fn redeem(
 
     // 1. The address's limit, before any expensive work (checked again, and counted, in
     //    the final transaction).
-    let stored = state.store().read(std::slice::from_ref(&address_key)).await?;
+    let stored = state
+        .store()
+        .read(std::slice::from_ref(&address_key))
+        .await?;
     let stored = stored.first().cloned().flatten();
     if let Some(retry_after) = rows::limiter(stored.as_deref())?
         .peek(&limits.per_address, state.now())
@@ -205,11 +210,16 @@ pub async fn redeem(
                 } else {
                     targets.policies
                 };
-                match decrypt_and_check(state.password_keys(), &mut state.rng(), &submission, &policies) {
+                match decrypt_and_check(
+                    state.password_keys(),
+                    &mut state.rng(),
+                    &submission,
+                    &policies,
+                ) {
                     Ok(password) => Ok(Password::Good(password)),
-                    Err(ApiError::Crate(e @ (CrateError::Decryption | CrateError::PolicyRefused(_)))) => {
-                        Ok(Password::Refused(e))
-                    }
+                    Err(ApiError::Crate(
+                        e @ (CrateError::Decryption | CrateError::PolicyRefused(_)),
+                    )) => Ok(Password::Refused(e)),
                     Err(e) => Err(e),
                 }
             })
@@ -226,13 +236,14 @@ pub async fn redeem(
     let keys = [user_key.clone(), address_key.clone()];
     let hashes = if use_code {
         let values = state.store().read(std::slice::from_ref(&user_key)).await?;
-        let probe = rows::user_state(values.first().and_then(Option::as_deref))?.verify_without_using(
-            state.token_keys(),
-            &subject,
-            &candidate,
-            &limits.user,
-            state.now(),
-        )?;
+        let probe = rows::user_state(values.first().and_then(Option::as_deref))?
+            .verify_without_using(
+                state.token_keys(),
+                &subject,
+                &candidate,
+                &limits.user,
+                state.now(),
+            )?;
         if probe.stored() == Outcome::Accepted {
             let Password::Good(password) = &verdict else {
                 return Err(ApiError::internal("a good password went missing"));
@@ -252,20 +263,26 @@ pub async fn redeem(
     let result = read_modify_write(&**state.store(), &keys, |values| {
         let now = state.now();
         let [user, address] = values else {
-            return Err(ApiError::internal("the store read a different number of keys"));
+            return Err(ApiError::internal(
+                "the store read a different number of keys",
+            ));
         };
         let (user, address) = (user.as_deref(), address.as_deref());
         let mut batch = Batch::default();
         let check = rows::limiter(address)?.check(&limits.per_address, now);
         if let Some(update) = check.update() {
-            batch.writes.push(rows::limiter_write(address_key.clone(), address, update)?);
+            batch
+                .writes
+                .push(rows::limiter_write(address_key.clone(), address, update)?);
         }
         if let Some(retry_after) = check.limited() {
             return Ok((batch, Err(ApiError::TooManyRequests { retry_after })));
         }
         let user_state = rows::user_state(user)?;
         let verification = match &hashes {
-            Some(_) => user_state.verify(state.token_keys(), &subject, &candidate, &limits.user, now)?,
+            Some(_) => {
+                user_state.verify(state.token_keys(), &subject, &candidate, &limits.user, now)?
+            }
             None => user_state.verify_without_using(
                 state.token_keys(),
                 &subject,
@@ -275,7 +292,9 @@ pub async fn redeem(
             )?,
         };
         if let Some(update) = verification.update() {
-            batch.writes.push(rows::user_write(user_key.clone(), user, update)?);
+            batch
+                .writes
+                .push(rows::user_write(user_key.clone(), user, update)?);
         }
         let lead = verification.clock_lead();
         // The update is in this batch, and nothing is acted on unless the batch commits
@@ -288,8 +307,12 @@ pub async fn redeem(
         {
             let identity_id = identity.map_or("", |i| i.id.as_str());
             for ((source_id, account_id), phc) in accounts.iter().zip(hashes) {
-                let mut change = new_change(&state, tenant, identity_id, source_id, account_id, None)?;
-                match state.sink().transactional_write(&change, phc, to_millis(now)) {
+                let mut change =
+                    new_change(&state, tenant, identity_id, source_id, account_id, None)?;
+                match state
+                    .sink()
+                    .transactional_write(&change, phc, to_millis(now))
+                {
                     Some(write) => batch.credentials.push(write),
                     None => change.pending_hash = Some(phc.clone()),
                 }

@@ -48,13 +48,17 @@ pub fn decrypt_and_check(
     policies: &[(&PasswordPolicy, PolicyContext<'_>)],
 ) -> Result<Zeroizing<String>, ApiError> {
     let Some(((first, first_context), rest)) = policies.split_first() else {
-        return Err(ApiError::internal("no policy to check the password against"));
+        return Err(ApiError::internal(
+            "no policy to check the password against",
+        ));
     };
     let password = keys
         .open_password(rng, submission, first, first_context)
         .inspect_err(|e| log_refusal(e))?;
     for (policy, context) in rest {
-        policy.enforce(&password, context).inspect_err(log_refusal)?;
+        policy
+            .enforce(&password, context)
+            .inspect_err(log_refusal)?;
     }
     Ok(password)
 }
