@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use base64ct::{Base64, Encoding};
 use common::*;
-use password_mgmt::{PasswordEncryptor, Scheme};
+use password_mgmt::{NewPassword, PasswordEncryptor, Scheme};
 use password_mgmt_server::hashing::verify_blocking;
 use password_mgmt_server::store::{
     Batch, CasWrite, Committed, Kind, NewChange, ORG_CONFIG_KEY, StateKey,
@@ -433,7 +433,8 @@ async fn query_password_info() {
             let id = app
                 .state
                 .password_keys()
-                .current()
+                .current(Scheme::Pkcs1v15)
+                .unwrap()
                 .public_key_id()
                 .to_string();
             assert_eq!(r.body["publicKeyId"], id);
@@ -550,9 +551,13 @@ async fn query_password_info() {
 fn encrypt(public_key: &str, password: &str) -> String {
     secret(password);
     let mut rng = password_mgmt_server::entropy::Entropy::seeded(7);
-    PasswordEncryptor::from_spki_base64(public_key)
+    let new = NewPassword {
+        identity_id: ABBY,
+        password,
+    };
+    PasswordEncryptor::from_spki_base64(public_key, Scheme::Pkcs1v15)
         .unwrap()
-        .encrypt(&mut rng, password, Scheme::Pkcs1v15)
+        .encrypt(&mut rng, &new)
         .unwrap()
         .to_string()
 }
@@ -714,12 +719,13 @@ async fn set_password_refusals_store_nothing() {
         let key_id = info["publicKeyId"].as_str().unwrap();
         let public_key = info["publicKey"].as_str().unwrap();
 
-        // Forged: the right length, random bytes. Short (policy): decrypts fine. Both
-        // answer exactly alike but for the tracking id.
+        // Forged (the right length, random bytes) and truncated (left-padded, then
+        // garbage): every failure to decrypt answers exactly alike but for the tracking id.
+        let good = encrypt(public_key, "a long enough passphrase for the AD");
         let forged = Base64::encode_string(&[0x5a; 256]);
-        let short = encrypt(public_key, "short pw 1");
+        let truncated = Base64::encode_string(&Base64::decode_vec(&good).unwrap()[..200]);
         let mut bodies = Vec::new();
-        for encrypted in [&forged, &short] {
+        for encrypted in [&forged, &truncated] {
             let r = app
                 .json(
                     "POST",
@@ -733,26 +739,25 @@ async fn set_password_refusals_store_nothing() {
             body["trackingId"] = Value::Null;
             bodies.push((causes, body));
         }
-        assert_eq!(
-            bodies[0], bodies[1],
-            "decryption and policy failures answer alike"
-        );
+        assert_eq!(bodies[0], bodies[1], "decryption failures answer alike");
         assert_eq!(
             bodies[0].0,
             ["the encrypted password could not be decrypted"]
         );
-
-        // Truncated: the length is public, and named.
-        let good = encrypt(public_key, "a long enough passphrase for the AD");
-        let truncated = Base64::encode_string(&Base64::decode_vec(&good).unwrap()[..200]);
+        // A password that decrypts but breaks the policy: its broken rules, by counts.
+        let short = encrypt(public_key, "short pw 1");
         let causes = api_error(
-            &app.json(
-                "POST",
-                "/v2025/set-password",
-                &token,
-                &change_body(key_id, &truncated),
-            )
-            .await,
+            &app.json("POST", "/v2025/set-password", &token, &change_body(key_id, &short))
+                .await,
+            400,
+            "400.1 Bad Request Content",
+        );
+        assert_eq!(causes, ["passwordMinLength: at least 15 required, found 10"]);
+        // Longer than the modulus: the length is public, and named.
+        let long = Base64::encode_string(&[0x5a; 257]);
+        let causes = api_error(
+            &app.json("POST", "/v2025/set-password", &token, &change_body(key_id, &long))
+                .await,
             400,
             "400.1 Bad Request Content",
         );
@@ -829,7 +834,7 @@ async fn set_password_refusals_store_nothing() {
 
         // A password encrypted under the previous key (still in the ring) is accepted.
         let previous = read_key("rsa3072.spki.b64");
-        let previous_id = PasswordEncryptor::from_spki_base64(previous.trim())
+        let previous_id = PasswordEncryptor::from_spki_base64(previous.trim(), Scheme::Pkcs1v15)
             .unwrap()
             .public_key_id()
             .to_string();
@@ -868,7 +873,7 @@ async fn a_change_left_behind_is_applied_once_by_the_worker() {
             identity_id: ABBY.into(),
             source_id: MY_AD.into(),
             account_id: ABBY_AD_ACCOUNT.into(),
-            pending_hash: phc,
+            pending_hash: Some(phc),
             created_at: now,
             lease_until: now + 30_000,
         };
@@ -1158,7 +1163,7 @@ async fn an_internal_fault_is_opaque_and_logged_once_with_its_tracking_id() {
             .collect();
         assert_eq!(lines.len(), 1, "logged once: {lines:?}");
         assert!(
-            lines[0].contains("unknown encoding") && lines[0].contains("request_id="),
+            lines[0].contains("stored org config") && lines[0].contains("request_id="),
             "{}",
             lines[0]
         );
