@@ -6,7 +6,8 @@
 //! one call for RSA), and the reported ratio is the median over rounds of
 //! `time(figure block) / time(adjacent baseline block)`: a load change hits both sides
 //! of a pair alike. Printed as a Markdown table, and written as tab-separated values to
-//! `target/tmp/paired.tsv` for `benches/report.py`; `cargo bench --bench paired`.
+//! `target/tmp/paired.tsv` for `benches/report.py`;
+//! `cargo bench -p password-mgmt-benches --bench paired`.
 
 #![allow(
     missing_docs,

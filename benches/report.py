@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Medians and ratios from criterion's output, as a Markdown table and a PNG plot.
 
-Run from the repository root after `cargo bench` (and, for the OpenSSL rows,
-`cargo bench` in benches/peers):
+Run from the repository root after `cargo bench -p password-mgmt-benches` (and, for the
+OpenSSL rows, `cargo bench` in benches/peers):
 
     python3 benches/report.py            # prints the tables; writes docs/benchmarks-ratios.png
 
 Each row is a figure beside a baseline measured in the same criterion group and run. The
-paired ratios (`cargo bench --bench paired`, which writes target/tmp/paired.tsv) alternate
+paired ratios (`cargo bench -p password-mgmt-benches --bench paired`, which writes
+target/tmp/paired.tsv, the workspace's target directory) alternate
 figure and baseline in short blocks and are the ones to judge the goals by on a busy machine.
 The plot needs matplotlib (`pip install matplotlib`); without it only the table is printed.
 """
@@ -107,7 +108,7 @@ def main():
         goal_text = "" if goal is None else f"≤ {goal:.2f}x"
         table.append((group, figure, a, baseline, b, ratio, goal_text, verdict, goal))
     if not table:
-        sys.exit("no criterion results found: run `cargo bench` first")
+        sys.exit("no criterion results found: run `cargo bench -p password-mgmt-benches` first")
 
     print("| group | figure | median | baseline | baseline median | ratio | goal | |")
     print("|---|---|---:|---|---:|---:|---|---|")
