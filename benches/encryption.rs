@@ -20,7 +20,7 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode, criterion_group, criter
 use password_mgmt::rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use password_mgmt::rsa::sha2::Sha256;
 use password_mgmt::rsa::{Oaep, Pkcs1v15Encrypt, PrivateKey, PublicKey};
-use password_mgmt::{EncryptedPassword, PasswordEncryptor, PasswordKeyPair, Scheme};
+use password_mgmt::{EncryptedPassword, NewPassword, PasswordEncryptor, PasswordKeyPair, Scheme};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
@@ -62,12 +62,18 @@ fn slow_group<'a>(c: &'a mut Criterion, name: String, bits: u32) -> BenchmarkGro
     group
 }
 
+/// The password the benches encrypt, for an identity.
+const NEW: NewPassword<'static> = NewPassword {
+    identity_id: "2c918085744fec4301746f9a5bce4605",
+    password: PASSWORD,
+};
+
 fn encrypt(c: &mut Criterion) {
     for key in &KEYS {
-        let encryptor = PasswordEncryptor::from_spki_base64(key.spki_base64).unwrap();
         let der = Base64::decode_vec(key.spki_base64.trim()).unwrap();
         let bare = PublicKey::from_public_key_der(&der).unwrap();
         for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256] {
+            let encryptor = PasswordEncryptor::from_spki_base64(key.spki_base64, scheme).unwrap();
             let name = format!("rsa{}_encrypt_{}", key.bits, scheme_name(scheme));
             let mut group = slow_group(c, name, key.bits);
             let mut rng = ChaCha20Rng::seed_from_u64(1);
@@ -85,19 +91,15 @@ fn encrypt(c: &mut Criterion) {
             });
             let mut rng = ChaCha20Rng::seed_from_u64(1);
             group.bench_function("PasswordEncryptor_encrypt", |b| {
-                b.iter(|| {
-                    encryptor
-                        .encrypt(&mut rng, black_box(PASSWORD), scheme)
-                        .unwrap()
-                });
+                b.iter(|| encryptor.encrypt(&mut rng, black_box(&NEW)).unwrap());
             });
             if scheme == Scheme::Pkcs1v15 {
                 let mut rng = ChaCha20Rng::seed_from_u64(1);
                 group.bench_function("PasswordEncryptor_parse_and_encrypt", |b| {
                     b.iter(|| {
-                        PasswordEncryptor::from_spki_base64(black_box(key.spki_base64))
+                        PasswordEncryptor::from_spki_base64(black_box(key.spki_base64), scheme)
                             .unwrap()
-                            .encrypt(&mut rng, black_box(PASSWORD), scheme)
+                            .encrypt(&mut rng, black_box(&NEW))
                             .unwrap()
                     });
                 });
@@ -109,14 +111,11 @@ fn encrypt(c: &mut Criterion) {
 
 fn decrypt(c: &mut Criterion) {
     for key in &KEYS {
-        let pair = PasswordKeyPair::from_pkcs8_pem(key.pkcs8_pem).unwrap();
         let bare = PrivateKey::from_pkcs8_pem(key.pkcs8_pem).unwrap();
         for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256] {
+            let pair = PasswordKeyPair::from_pkcs8_pem(key.pkcs8_pem, scheme).unwrap();
             let mut rng = ChaCha20Rng::seed_from_u64(7);
-            let encrypted: EncryptedPassword = pair
-                .encryptor()
-                .encrypt(&mut rng, PASSWORD, scheme)
-                .unwrap();
+            let encrypted: EncryptedPassword = pair.encryptor().encrypt(&mut rng, &NEW).unwrap();
             let ciphertext = encrypted.as_bytes();
 
             let name = format!("rsa{}_decrypt_{}", key.bits, scheme_name(scheme));
@@ -137,7 +136,7 @@ fn decrypt(c: &mut Criterion) {
             let mut rng = ChaCha20Rng::seed_from_u64(1);
             group.bench_function("PasswordKeyPair_decrypt", |b| {
                 b.iter(|| {
-                    pair.decrypt(&mut rng, black_box(&encrypted), scheme)
+                    pair.decrypt(&mut rng, black_box(&encrypted), NEW.identity_id)
                         .unwrap()
                 });
             });
@@ -145,9 +144,9 @@ fn decrypt(c: &mut Criterion) {
                 let mut rng = ChaCha20Rng::seed_from_u64(1);
                 group.bench_function("PasswordKeyPair_parse_and_decrypt", |b| {
                     b.iter(|| {
-                        PasswordKeyPair::from_pkcs8_pem(black_box(key.pkcs8_pem))
+                        PasswordKeyPair::from_pkcs8_pem(black_box(key.pkcs8_pem), scheme)
                             .unwrap()
-                            .decrypt(&mut rng, black_box(&encrypted), scheme)
+                            .decrypt(&mut rng, black_box(&encrypted), NEW.identity_id)
                             .unwrap()
                     });
                 });
@@ -167,7 +166,10 @@ fn parse(c: &mut Criterion) {
             });
         });
         group.bench_function("PasswordEncryptor_from_spki_base64", |b| {
-            b.iter(|| PasswordEncryptor::from_spki_base64(black_box(key.spki_base64)).unwrap());
+            b.iter(|| {
+                PasswordEncryptor::from_spki_base64(black_box(key.spki_base64), Scheme::Pkcs1v15)
+                    .unwrap()
+            });
         });
         group.finish();
 
@@ -176,7 +178,9 @@ fn parse(c: &mut Criterion) {
             b.iter(|| PrivateKey::from_pkcs8_pem(black_box(key.pkcs8_pem)).unwrap());
         });
         group.bench_function("PasswordKeyPair_from_pkcs8_pem", |b| {
-            b.iter(|| PasswordKeyPair::from_pkcs8_pem(black_box(key.pkcs8_pem)).unwrap());
+            b.iter(|| {
+                PasswordKeyPair::from_pkcs8_pem(black_box(key.pkcs8_pem), Scheme::Pkcs1v15).unwrap()
+            });
         });
         group.finish();
     }

@@ -1,6 +1,7 @@
-//! `issue` and `IssuedToken::verify` (accepted, mismatch, expired, malformed) beside one
+//! `UserState::issue` and `UserState::verify` (accepted, mismatch, expired, malformed: with
+//! the guess budget, the consecutive count and the state update they hand over) beside one
 //! HMAC-SHA256 computed the usual way over the same number of bytes the crate's MAC
-//! absorbs; record `encode`/`decode` beside copying the 58 bytes.
+//! absorbs; state `encode`/`decode` beside copying the 100 bytes.
 //!
 //! A second baseline shows the floor `verify` can reach: one HMAC from a keyed state
 //! cloned per call, which is what `TokenKey` keeps.
@@ -19,21 +20,34 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    AttemptLimit, IssuedToken, Outcome, TokenKey, TokenLength, TokenParams, TokenTtl, issue,
+    AttemptLimit, Candidate, Outcome, Purpose, Subject, TokenKey, TokenLength, TokenParams,
+    TokenTtl, UserLimits, UserState,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use sha2::Sha256;
 
 const KEY: [u8; 32] = [0x5a; 32];
-const USER: &str = "Abby.Smith";
+const SUBJECT: Subject<'static> = Subject {
+    tenant: "acme",
+    user: "Abby.Smith",
+    purpose: Purpose::PASSWORD_RESET,
+};
 const DIGITS: u8 = 6;
 
-/// Bytes the crate's token MAC absorbs: the domain tag `password-mgmt/v1/digit-token\0`
+/// Bytes the crate's token MAC absorbs: the domain tag `password-mgmt/v2/digit-token\0`
 /// (29), the bound fields (issued-at seconds 8 and nanoseconds 4, lifetime, length and
-/// attempt limit 1 each), the user id's length (2), the user id and the token. 62 bytes
-/// here, so the inner hash runs two message blocks.
-const MAC_INPUT_LEN: usize = 29 + 15 + 2 + USER.len() + DIGITS as usize;
+/// attempt limit 1 each), tenant, purpose and user id each after its length (2), and the
+/// token. 84 bytes here, so the inner hash runs two message blocks.
+const MAC_INPUT_LEN: usize = 29
+    + 15
+    + 2
+    + SUBJECT.tenant.len()
+    + 2
+    + "password-reset".len()
+    + 2
+    + SUBJECT.user.len()
+    + DIGITS as usize;
 
 fn now() -> UtcDateTime {
     UtcDateTime::from_unix_timestamp(1_795_000_000).unwrap()
@@ -59,10 +73,13 @@ fn issue_and_verify(c: &mut Criterion) {
     let message = [0x42u8; MAC_INPUT_LEN];
     let keyed = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
 
+    let limits = UserLimits::default();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let issued = issue(&mut rng, &key, USER, &params(), now()).unwrap();
-    let record = issued.record;
-    let token = issued.token.as_str().to_owned();
+    let issuance = UserState::new()
+        .issue(&mut rng, &key, &SUBJECT, &params(), &limits, now())
+        .unwrap();
+    let state = UserState::decode(issuance.update().unwrap().replacement()).unwrap();
+    let token = issuance.stored().unwrap().token.as_str().to_owned();
     let wrong = if token == "000000" {
         "000001"
     } else {
@@ -87,8 +104,16 @@ fn issue_and_verify(c: &mut Criterion) {
         ),
     ];
     for (_, candidate, at, outcome) in &cases {
-        let check = record.verify(&key, USER, candidate, *at).unwrap();
-        assert_eq!(check.outcome, *outcome, "the bench measures what it names");
+        let check = state
+            .verify(
+                &key,
+                &SUBJECT,
+                &Candidate::new(candidate).unwrap(),
+                &limits,
+                *at,
+            )
+            .unwrap();
+        assert_eq!(check.stored(), *outcome, "the bench measures what it names");
     }
 
     let mut group = c.benchmark_group("issue_verify");
@@ -103,14 +128,33 @@ fn issue_and_verify(c: &mut Criterion) {
         });
     });
     let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let fresh = UserState::new();
     group.bench_function("issue", |b| {
-        b.iter(|| issue(&mut rng, &key, black_box(USER), &params(), black_box(now())).unwrap());
+        b.iter(|| {
+            black_box(&fresh)
+                .issue(
+                    &mut rng,
+                    &key,
+                    black_box(&SUBJECT),
+                    &params(),
+                    &limits,
+                    black_box(now()),
+                )
+                .unwrap()
+        });
     });
     for (name, candidate, at, _) in cases {
+        let candidate = Candidate::new(candidate).unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {
-                black_box(&record)
-                    .verify(&key, black_box(USER), black_box(candidate), black_box(at))
+                black_box(&state)
+                    .verify(
+                        &key,
+                        black_box(&SUBJECT),
+                        black_box(&candidate),
+                        &limits,
+                        black_box(at),
+                    )
                     .unwrap()
             });
         });
@@ -118,22 +162,30 @@ fn issue_and_verify(c: &mut Criterion) {
     group.finish();
 }
 
-fn records(c: &mut Criterion) {
+fn states(c: &mut Criterion) {
     let key = TokenKey::from_bytes(&KEY);
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let record = issue(&mut rng, &key, USER, &params(), now())
-        .unwrap()
-        .record;
-    let encoded = record.encode();
+    let issuance = UserState::new()
+        .issue(
+            &mut rng,
+            &key,
+            &SUBJECT,
+            &params(),
+            &UserLimits::default(),
+            now(),
+        )
+        .unwrap();
+    let encoded = *issuance.update().unwrap().replacement();
+    let state = UserState::decode(&encoded).unwrap();
     let bytes: &[u8] = &encoded;
 
-    let mut group = c.benchmark_group("record");
-    group.bench_function("baseline_copy_58_bytes", |b| {
-        b.iter(|| <[u8; IssuedToken::ENCODED_LEN]>::try_from(black_box(bytes)).unwrap());
+    let mut group = c.benchmark_group("state");
+    group.bench_function("baseline_copy_100_bytes", |b| {
+        b.iter(|| <[u8; UserState::ENCODED_LEN]>::try_from(black_box(bytes)).unwrap());
     });
-    group.bench_function("encode", |b| b.iter(|| black_box(&record).encode()));
+    group.bench_function("encode", |b| b.iter(|| black_box(&state).encode()));
     group.bench_function("decode", |b| {
-        b.iter(|| IssuedToken::decode(black_box(bytes)).unwrap());
+        b.iter(|| UserState::decode(black_box(bytes)).unwrap());
     });
     group.finish();
 }
@@ -143,6 +195,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(StdDuration::from_secs(1))
         .measurement_time(StdDuration::from_secs(3));
-    targets = issue_and_verify, records
+    targets = issue_and_verify, states
 }
 criterion_main!(benches);

@@ -31,7 +31,8 @@ use password_mgmt::rsa::sha2::Sha256 as RsaSha256;
 use password_mgmt::rsa::{Oaep, Pkcs1v15Encrypt, PrivateKey};
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    DigitToken, PasswordKeyPair, Scheme, TokenKey, TokenLength, TokenParams, TokenTtl, issue,
+    Candidate, DigitToken, NewPassword, PasswordKeyPair, Purpose, Scheme, Subject, TokenKey,
+    TokenLength, TokenParams, TokenTtl, UserLimits, UserState,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
@@ -148,17 +149,27 @@ fn main() {
     let key = TokenKey::from_bytes(&key_bytes);
     let now = UtcDateTime::from_unix_timestamp(1_795_000_000).unwrap();
     let params = TokenParams::new(TokenLength::new(6).unwrap(), TokenTtl::DEFAULT);
+    let subject = Subject {
+        tenant: "acme",
+        user: "Abby.Smith",
+        purpose: Purpose::PASSWORD_RESET,
+    };
+    let limits = UserLimits::default();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let issued = issue(&mut rng, &key, "Abby.Smith", &params, now).unwrap();
-    let token = issued.token.as_str().to_owned();
+    let issuance = UserState::new()
+        .issue(&mut rng, &key, &subject, &params, &limits, now)
+        .unwrap();
+    let state = UserState::decode(issuance.update().unwrap().replacement()).unwrap();
+    let token = issuance.stored().unwrap().token.as_str().to_owned();
     let wrong = if token == "000000" {
         "000001"
     } else {
         "000000"
     };
     let during = now + Duration::minutes(1);
-    // 29 (tag) + 15 (bound fields) + 2 + 10 (user id) + 6 (token): see benches/issued.rs.
-    let message = [0x42u8; 62];
+    // 29 (tag) + 15 (bound fields) + 2 + 4 (tenant) + 2 + 14 (purpose) + 2 + 10 (user id)
+    // + 6 (token): see benches/issued.rs.
+    let message = [0x42u8; 84];
     let usual = || {
         let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&key_bytes)).unwrap();
         mac.update(black_box(&message));
@@ -180,6 +191,7 @@ fn main() {
         usual,
     );
     for (name, candidate) in [("accepted", token.as_str()), ("mismatch", wrong)] {
+        let candidate = Candidate::new(candidate).unwrap();
         paired(
             &mut out,
             &format!("verify ({name})"),
@@ -189,9 +201,8 @@ fn main() {
             1500,
             || {
                 drop(black_box(
-                    issued
-                        .record
-                        .verify(&key, "Abby.Smith", black_box(candidate), during)
+                    black_box(&state)
+                        .verify(&key, &subject, black_box(&candidate), &limits, during)
                         .unwrap(),
                 ));
             },
@@ -208,7 +219,9 @@ fn main() {
         1500,
         || {
             drop(black_box(
-                issue(&mut rng, &key, "Abby.Smith", &params, black_box(now)).unwrap(),
+                UserState::new()
+                    .issue(&mut rng, &key, &subject, &params, &limits, black_box(now))
+                    .unwrap(),
             ));
         },
         usual,
@@ -218,17 +231,18 @@ fn main() {
         (2048, include_str!("../tests/data/keys/rsa2048.pk8.pem")),
         (4096, include_str!("../tests/data/keys/rsa4096.pk8.pem")),
     ] {
-        let pair = PasswordKeyPair::from_pkcs8_pem(pem).unwrap();
         let bare = PrivateKey::from_pkcs8_pem(pem).unwrap();
         let public = bare.to_public_key();
         let rounds = if bits == 2048 { 60 } else { 20 };
+        let new = NewPassword {
+            identity_id: "abby",
+            password: PASSWORD,
+        };
         for scheme in [Scheme::Pkcs1v15, Scheme::OaepSha256] {
+            let pair = PasswordKeyPair::from_pkcs8_pem(pem, scheme).unwrap();
             let oaep = scheme == Scheme::OaepSha256;
             let mut rng = ChaCha20Rng::seed_from_u64(7);
-            let encrypted = pair
-                .encryptor()
-                .encrypt(&mut rng, PASSWORD, scheme)
-                .unwrap();
+            let encrypted = pair.encryptor().encrypt(&mut rng, &new).unwrap();
             let ciphertext = encrypted.as_bytes().to_vec();
             let mut rng_a = ChaCha20Rng::seed_from_u64(1);
             let mut rng_b = ChaCha20Rng::seed_from_u64(1);
@@ -240,11 +254,7 @@ fn main() {
                 if bits == 2048 { 10 } else { 4 },
                 rounds,
                 || {
-                    black_box(
-                        pair.encryptor()
-                            .encrypt(&mut rng_a, PASSWORD, scheme)
-                            .unwrap(),
-                    );
+                    black_box(pair.encryptor().encrypt(&mut rng_a, &new).unwrap());
                 },
                 || {
                     let m = black_box(PASSWORD).as_bytes();
@@ -266,7 +276,7 @@ fn main() {
                 1,
                 rounds,
                 || {
-                    black_box(pair.decrypt(&mut rng_a, &encrypted, scheme).unwrap());
+                    black_box(pair.decrypt(&mut rng_a, &encrypted, "abby").unwrap());
                 },
                 || {
                     let c = black_box(ciphertext.as_slice());

@@ -245,7 +245,7 @@ fn two_nodes_50_ms_apart_keep_the_bound() {
     let mut step = 0u32;
     while true_now < end {
         // Node A reads the true time, node B 50 ms less; the attacker alternates.
-        let reading = if step % 2 == 0 {
+        let reading = if step.is_multiple_of(2) {
             true_now
         } else {
             true_now - skew

@@ -381,7 +381,8 @@ mod tests {
         let ad = acme.source_by_name("My-AD").unwrap();
         // Short of NIST SP 800-63B-4 only in the blocklist, which only a server can check.
         assert_eq!(
-            ad.policy.weaker_than_nist(password_mgmt::PasswordUse::SingleFactor),
+            ad.policy
+                .weaker_than_nist(password_mgmt::PasswordUse::SingleFactor),
             [password_mgmt::NistGap::NoBlocklistCheck]
         );
         assert!(acme.accounts(&abby.id, &ad.source.id).count() >= 1);

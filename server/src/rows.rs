@@ -64,7 +64,7 @@ pub fn write<const N: usize>(
 /// The write of a user's state update.
 ///
 /// # Errors
-/// As [`write`].
+/// As [`write()`].
 pub fn user_write(
     key: StateKey,
     stored: Option<&[u8]>,
@@ -76,7 +76,7 @@ pub fn user_write(
 /// The write of a limiter update.
 ///
 /// # Errors
-/// As [`write`].
+/// As [`write()`].
 pub fn limiter_write(
     key: StateKey,
     stored: Option<&[u8]>,

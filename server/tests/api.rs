@@ -747,17 +747,30 @@ async fn set_password_refusals_store_nothing() {
         // A password that decrypts but breaks the policy: its broken rules, by counts.
         let short = encrypt(public_key, "short pw 1");
         let causes = api_error(
-            &app.json("POST", "/v2025/set-password", &token, &change_body(key_id, &short))
-                .await,
+            &app.json(
+                "POST",
+                "/v2025/set-password",
+                &token,
+                &change_body(key_id, &short),
+            )
+            .await,
             400,
             "400.1 Bad Request Content",
         );
-        assert_eq!(causes, ["passwordMinLength: at least 15 required, found 10"]);
+        assert_eq!(
+            causes,
+            ["passwordMinLength: at least 15 required, found 10"]
+        );
         // Longer than the modulus: the length is public, and named.
         let long = Base64::encode_string(&[0x5a; 257]);
         let causes = api_error(
-            &app.json("POST", "/v2025/set-password", &token, &change_body(key_id, &long))
-                .await,
+            &app.json(
+                "POST",
+                "/v2025/set-password",
+                &token,
+                &change_body(key_id, &long),
+            )
+            .await,
             400,
             "400.1 Bad Request Content",
         );

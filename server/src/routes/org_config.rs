@@ -41,7 +41,7 @@ fn key(tenant: &str) -> StateKey {
 /// The tenant's stored config and its bytes (for a compare-and-set), or `None`.
 ///
 /// # Errors
-/// As the store, or [`decode`].
+/// As the store, or a 500 for stored bytes the crate refuses.
 pub async fn load_stored(
     state: &AppState,
     tenant: &str,

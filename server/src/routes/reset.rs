@@ -14,7 +14,7 @@
 //!    Its verdict is kept, not yet answered.
 //! 3. The code is verified against the user's state (an unknown user has the fresh state:
 //!    no token, and the same answer as a wrong code). When the password was refused, the
-//!    code is checked *without being used* ([`UserState::verify_without_using`]): a right
+//!    code is checked *without being used* ([`UserState::verify_without_using`](password_mgmt::UserState::verify_without_using)): a right
 //!    code is then answered with the password's refusal and stays live, and a wrong one
 //!    is counted and answered as wrong, so that a wrong code never says whether the
 //!    password would have passed. A right code with a good password is hashed (Argon2id)

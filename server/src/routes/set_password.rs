@@ -54,7 +54,7 @@ pub fn decrypt_and_check(
     };
     let password = keys
         .open_password(rng, submission, first, first_context)
-        .inspect_err(|e| log_refusal(e))?;
+        .inspect_err(log_refusal)?;
     for (policy, context) in rest {
         policy
             .enforce(&password, context)
