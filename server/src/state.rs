@@ -13,7 +13,7 @@ use crate::directory::Directory;
 use crate::entropy::Entropy;
 use crate::hashing::Hasher;
 use crate::sink::PasswordSink;
-use crate::store::Store;
+use crate::store::{KeyLocks, Store};
 
 /// The parts of an [`AppState`], for adopters and tests that assemble their own.
 #[derive(Debug)]
@@ -62,6 +62,7 @@ struct Inner {
     rng: Entropy,
     settings: Settings,
     limits: Limits,
+    key_locks: KeyLocks,
 }
 
 impl AppState {
@@ -81,6 +82,7 @@ impl AppState {
             rng: parts.rng,
             settings: parts.settings,
             limits: parts.limits,
+            key_locks: KeyLocks::new(),
         }))
     }
 
@@ -148,6 +150,12 @@ impl AppState {
     #[must_use]
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// This node's locks over state keys (see [`read_modify_write`](crate::store::read_modify_write)).
+    #[must_use]
+    pub fn key_locks(&self) -> &KeyLocks {
+        &self.0.key_locks
     }
 
     /// The limits (per user, per client, per address).

@@ -66,7 +66,7 @@ pub async fn generate(
     let client_key = StateKey::new(tenant, Kind::Client, caller);
     let keys = [user_key.clone(), client_key.clone()];
     let limits = *state.limits();
-    let issued = read_modify_write(&**state.store(), &keys, |values| {
+    let issued = read_modify_write(&**state.store(), state.key_locks(), &keys, |values| {
         let now = state.now();
         let [user, client] = values else {
             return Err(ApiError::internal(

@@ -115,7 +115,7 @@ pub async fn update_config(
     principal.require(scope::ORG_CONFIG_WRITE)?;
     let input: PasswordOrgConfigInput = body.into();
     let keys = [key(&principal.tenant)];
-    let updated = read_modify_write(&**state.store(), &keys, |values| {
+    let updated = read_modify_write(&**state.store(), state.key_locks(), &keys, |values| {
         let expected = values.first().cloned().flatten();
         let current = match &expected {
             Some(bytes) => decode(bytes)?,

@@ -260,7 +260,7 @@ pub async fn redeem(
         None
     };
 
-    let result = read_modify_write(&**state.store(), &keys, |values| {
+    let result = read_modify_write(&**state.store(), state.key_locks(), &keys, |values| {
         let now = state.now();
         let [user, address] = values else {
             return Err(ApiError::internal(

@@ -41,7 +41,37 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How many times a read-modify-write is tried before the request fails (each try
 /// re-reads the state and the clock). Contention beyond this is answered 503.
-pub const MAX_CAS_ATTEMPTS: usize = 16;
+pub const MAX_CAS_ATTEMPTS: usize = 32;
+
+/// Per-node locks over state keys, so that one node's own requests for one key (a user's
+/// 50 concurrent guesses) take turns instead of each failing the others' compare-and-set
+/// and retrying. Only an optimisation: correctness is the compare-and-set's, which still
+/// decides between nodes.
+#[derive(Debug)]
+pub struct KeyLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl KeyLocks {
+    /// 64 stripes: requests for different keys rarely share one.
+    #[must_use]
+    pub fn new() -> Self {
+        Self((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+
+    fn stripe(&self, key: &StateKey) -> Option<&tokio::sync::Mutex<()>> {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let len = u64::try_from(self.0.len()).ok()?;
+        self.0
+            .get(usize::try_from(hasher.finish() % len.max(1)).ok()?)
+    }
+}
+
+impl Default for KeyLocks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// What a state value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -407,10 +437,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Returns `Ok(Some(result))` once a batch is applied, `Ok(None)` when every attempt
 /// conflicted (answer 503: contention), or `step`'s own error (nothing written).
 ///
+/// This node's requests for the first key take turns ([`KeyLocks`]); after a conflict
+/// (another node wrote first) it waits a little longer each time before reading again.
+///
 /// # Errors
 /// `step`'s errors, and store failures converted into `E`.
 pub async fn read_modify_write<T, E, F>(
     store: &dyn Store,
+    locks: &KeyLocks,
     keys: &[StateKey],
     mut step: F,
 ) -> Result<Option<T>, E>
@@ -418,7 +452,15 @@ where
     E: From<StoreError>,
     F: FnMut(&[Option<Vec<u8>>]) -> Result<(Batch, T), E>,
 {
-    for _ in 0..MAX_CAS_ATTEMPTS {
+    let _turn = match keys.first().and_then(|k| locks.stripe(k)) {
+        Some(lock) => Some(lock.lock().await),
+        None => None,
+    };
+    for attempt in 0..MAX_CAS_ATTEMPTS {
+        if attempt > 0 {
+            let millis = u64::try_from(attempt.min(20)).unwrap_or(20);
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        }
         let values = store.read(keys).await?;
         let (batch, result) = step(&values)?;
         if store.commit(&batch).await? == Committed::Applied {

@@ -172,17 +172,43 @@ pub fn backends() -> Vec<Backend> {
 
 /// A fresh, migrated store on `backend` (PostgreSQL: a schema of its own).
 pub async fn store(backend: &Backend, rng: &mut Entropy) -> Arc<dyn Store> {
+    store_with_schema(backend, rng).await.0
+}
+
+/// A new connection pool to the PostgreSQL schema `schema` (another node's).
+pub async fn pg_store(url: &str, schema: &str) -> Arc<dyn Store> {
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .unwrap()
+        .options([("search_path", schema)]);
+    Arc::new(
+        PgStore::connect_with(options, 8, Duration::from_secs(10))
+            .await
+            .unwrap(),
+    )
+}
+
+/// As [`store`], with the PostgreSQL schema's name.
+pub async fn store_with_schema(
+    backend: &Backend,
+    rng: &mut Entropy,
+) -> (Arc<dyn Store>, Option<String>) {
     let timeout = Duration::from_secs(10);
     match backend {
-        Backend::SqliteMemory => Arc::new(
-            SqliteStore::connect("sqlite::memory:", 1, timeout)
-                .await
-                .unwrap(),
+        Backend::SqliteMemory => (
+            Arc::new(
+                SqliteStore::connect("sqlite::memory:", 1, timeout)
+                    .await
+                    .unwrap(),
+            ),
+            None,
         ),
         Backend::SqliteFile => {
             let dir = temp_dir(rng);
             let url = format!("sqlite://{}", dir.join("test.db").display());
-            Arc::new(SqliteStore::connect(&url, 8, timeout).await.unwrap())
+            (
+                Arc::new(SqliteStore::connect(&url, 8, timeout).await.unwrap()),
+                None,
+            )
         }
         Backend::Postgres(url) => {
             // pmt_<unix seconds>_<random>: schemas of runs over an hour old are dropped.
@@ -217,10 +243,7 @@ pub async fn store(backend: &Backend, rng: &mut Entropy) -> Arc<dyn Store> {
                 .await
                 .unwrap();
             admin.close().await;
-            let options = sqlx::postgres::PgConnectOptions::from_str(url)
-                .unwrap()
-                .options([("search_path", schema.as_str())]);
-            Arc::new(PgStore::connect_with(options, 8, timeout).await.unwrap())
+            (pg_store(url, &schema).await, Some(schema))
         }
     }
 }
@@ -234,6 +257,10 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     pub backend: Backend,
     pub dir: PathBuf,
+    /// The settings the app was built from (for a second node on the same database).
+    pub settings: Settings,
+    /// The PostgreSQL schema of the app's store, if on PostgreSQL.
+    pub schema: Option<String>,
     own_key: SigningKey,
 }
 
@@ -334,9 +361,9 @@ pub async fn spawn_app_with(
             .unwrap();
     secret(CLIENT_SECRET);
 
-    let store = match store_override {
-        Some(store) => store,
-        None => store(backend, &mut names).await,
+    let (store, schema) = match store_override {
+        Some(store) => (store, None),
+        None => store_with_schema(backend, &mut names).await,
     };
     let mut s = settings(&dir, &own_path, client_hash);
     let directory = dir.join("directory.toml");
@@ -346,8 +373,12 @@ pub async fn spawn_app_with(
     let clock = Arc::new(FixedClock::new(
         UtcDateTime::from_unix_timestamp(T0).unwrap(),
     ));
-    let state = build_state_on(s, store, clock.clone(), rng).await.unwrap();
+    let state = build_state_on(s.clone(), store, clock.clone(), rng)
+        .await
+        .unwrap();
     TestApp {
+        settings: s,
+        schema,
         // Requests through `oneshot` have no socket: a fixed client address, as if from one.
         router: router(state.clone()).layer(axum::extract::connect_info::MockConnectInfo(
             std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
@@ -393,6 +424,37 @@ pub fn eddsa(claims: &Claims) -> String {
     let token = jsonwebtoken::encode(&header, claims, &ed_key()).unwrap();
     secret(&token);
     token
+}
+
+/// A second node beside `first`: the same settings (keys, directory), its own clock (at
+/// `first`'s instant plus `skew`) and RNG, and on PostgreSQL its own connection pool to the
+/// same schema; on SQLite, the same store.
+pub async fn second_node(first: &TestApp, skew: password_mgmt::time::Duration) -> TestApp {
+    let store = match (&first.backend, &first.schema) {
+        (Backend::Postgres(url), Some(schema)) => pg_store(url, schema).await,
+        _ => Arc::clone(first.state.store()),
+    };
+    let clock = Arc::new(FixedClock::new(first.state.now() + skew));
+    let state = build_state_on(
+        first.settings.clone(),
+        store,
+        clock.clone(),
+        Entropy::seeded(0xb0b),
+    )
+    .await
+    .unwrap();
+    TestApp {
+        router: router(state.clone()).layer(axum::extract::connect_info::MockConnectInfo(
+            std::net::SocketAddr::from(([127, 0, 0, 2], 40_000)),
+        )),
+        state,
+        clock,
+        backend: first.backend.clone(),
+        dir: first.dir.clone(),
+        settings: first.settings.clone(),
+        schema: first.schema.clone(),
+        own_key: SigningKey::load(first.settings.jwt.signing_key.as_deref().unwrap()).unwrap(),
+    }
 }
 
 impl TestApp {
