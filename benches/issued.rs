@@ -35,11 +35,12 @@ const SUBJECT: Subject<'static> = Subject {
 };
 const DIGITS: u8 = 6;
 
-/// Bytes the crate's token MAC absorbs: the domain tag `password-mgmt/v2/digit-token\0`
-/// (29), the bound fields (issued-at seconds 8 and nanoseconds 4, lifetime, length and
-/// attempt limit 1 each), tenant, purpose and user id each after its length (2), and the
-/// token. 84 bytes here, so the inner hash runs two message blocks.
-const MAC_INPUT_LEN: usize = 29
+/// Bytes the crate's token MAC absorbs: the domain tag `password-mgmt/v2/digit-token`
+/// zero-padded to one block (64), the bound fields (issued-at seconds 8 and nanoseconds 4,
+/// lifetime, length and attempt limit 1 each), tenant, purpose and user id each after its
+/// length (2), and the token. 119 bytes here, so the usual way runs two message blocks
+/// after the key's; the crate's key has the tag block absorbed and runs one.
+const MAC_INPUT_LEN: usize = 64
     + 15
     + 2
     + SUBJECT.tenant.len()

@@ -31,7 +31,7 @@ use time::{Duration, UtcDateTime};
 use crate::digit_token::{Candidate, DigitToken, TokenLength};
 use crate::error::{Error, RecordError};
 use crate::key_id::KeyId;
-use crate::params::{AttemptLimit, Subject, TokenParams, TokenTtl};
+use crate::params::{AttemptLimit, Purpose, Subject, TokenParams, TokenTtl};
 use crate::retry_after::RetryAfter;
 use crate::stored::{Reader, fill};
 use crate::token_key::TokenKey;
@@ -40,8 +40,24 @@ use crate::token_key::TokenKey;
 /// length and attempt limit (1 each).
 const BOUND_LEN: usize = 8 + 4 + 3;
 
-/// Domain tag of token MACs (version 2: the MAC binds tenant and purpose).
-const TOKEN_MAC_TAG: &[u8] = b"password-mgmt/v2/digit-token\0";
+/// The longest MAC input between the domain tag (which the key's state has absorbed) and
+/// the token: the bound fields, and the subject's three parts at their longest, each after
+/// its 2-byte length.
+const MAC_PREFIX_MAX: usize =
+    BOUND_LEN + 6 + Subject::MAX_TENANT_LEN + Purpose::MAX_LEN + Subject::MAX_USER_LEN;
+
+/// Writes `part` into `buf` at `at` and returns the end; a part that would not fit (none
+/// does, for a checked subject) is left out, which only makes the MAC differ.
+fn put(buf: &mut [u8], at: usize, part: &[u8]) -> usize {
+    let end = at.saturating_add(part.len());
+    match buf.get_mut(at..end) {
+        Some(slot) => {
+            slot.copy_from_slice(part);
+            end
+        }
+        None => at,
+    }
+}
 
 /// The record a service stores for an issued token, inside the user's
 /// [`UserState`](crate::UserState). Holds no secret: see the [module docs](self).
@@ -222,15 +238,19 @@ impl IssuedToken {
 
     /// The MAC over the bound fields, the subject and `token`.
     fn mac_of(&self, key: &TokenKey, subject: &Subject<'_>, token: &[u8]) -> [u8; 32] {
-        let mut mac = key.mac();
-        mac.update(TOKEN_MAC_TAG);
-        mac.update(&self.bound_fields());
+        // Everything but the token goes in as one update: each update call costs about as
+        // much as hashing a block's worth of bytes. None of it is secret.
+        let mut prefix = [0u8; MAC_PREFIX_MAX];
+        let bound = self.bound_fields();
+        let mut len = put(&mut prefix, 0, &bound);
         for part in [subject.tenant, subject.purpose.as_str(), subject.user] {
             // `Subject::check` caps every part far below `u16::MAX`; saturating keeps it total.
-            let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
-            mac.update(&len.to_be_bytes());
-            mac.update(part.as_bytes());
+            let part_len = u16::try_from(part.len()).unwrap_or(u16::MAX);
+            len = put(&mut prefix, len, &part_len.to_be_bytes());
+            len = put(&mut prefix, len, part.as_bytes());
         }
+        let mut mac = key.token_mac();
+        mac.update(prefix.get(..len).unwrap_or_default());
         mac.update(token);
         mac.finalize().into_bytes().into()
     }

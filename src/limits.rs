@@ -62,11 +62,11 @@
 use core::fmt;
 use core::str::FromStr;
 
-use time::{Duration, UtcDateTime};
+use time::Duration;
 
 use crate::error::{Error, RecordError, Violation, ViolationKind, Violations};
 use crate::rate_limit::{
-    RateDecision, RateLimit, Step, TAT_LEN, check_clock_tolerance, decode_tat, encode_tat, gcra,
+    Nanos, RateDecision, RateLimit, TAT_LEN, check_clock_tolerance, decode_tat, encode_tat, gcra,
     parse_duration, write_duration,
 };
 use crate::stored::fill;
@@ -310,11 +310,24 @@ impl FromStr for UserLimits {
     }
 }
 
+/// What [`GuessBudget::check`] found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BudgetCheck {
+    /// Whether a guess is allowed.
+    pub(crate) decision: RateDecision,
+    /// The budget with a clamp to store, if one was needed.
+    pub(crate) repaired: Option<GuessBudget>,
+    /// The budget after one more failure (when allowed).
+    pub(crate) spent: GuessBudget,
+    /// How far the budget's state was ahead of what `now` allows.
+    pub(crate) lead: Nanos,
+}
+
 /// A user's budget of failed guesses: the two arrival times of the failure limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct GuessBudget {
-    short: Option<UtcDateTime>,
-    long: Option<UtcDateTime>,
+    short: Option<Nanos>,
+    long: Option<Nanos>,
 }
 
 impl GuessBudget {
@@ -329,49 +342,31 @@ impl GuessBudget {
         }
     }
 
-    fn steps(&self, limits: &UserLimits, now: UtcDateTime) -> [Step; 2] {
-        [
-            gcra(self.short, &limits.failures_short, now),
-            gcra(self.long, &limits.failures_long, now),
-        ]
-    }
-
-    /// Whether a guess is allowed at `now` (and if not, how long until it is), and the
-    /// budget as read: with its arrival times clamped when they were too far ahead, in
-    /// which case it must be stored even if nothing is spent.
-    pub(crate) fn peek(
-        &self,
-        limits: &UserLimits,
-        now: UtcDateTime,
-    ) -> (RateDecision, Option<Self>) {
-        let [short, long] = self.steps(limits, now);
-        let decision = [short, long]
-            .into_iter()
-            .filter_map(|step| step.decision.retry_after())
-            .max()
-            .map_or(RateDecision::Allowed, |retry_after| RateDecision::Limited {
+    /// The budget's two limits at `now`, computed once: whether a guess is allowed (and if
+    /// not, how long until it is), the budget as read (clamped when its arrival times were
+    /// too far ahead: then it must be stored even if nothing is spent), the budget after
+    /// one more failure (meaningful only when allowed), and the larger lead.
+    pub(crate) fn check(&self, limits: &UserLimits, now: Nanos) -> BudgetCheck {
+        let short = gcra(self.short, &limits.failures_short, now);
+        let long = gcra(self.long, &limits.failures_long, now);
+        let wait = match (short.decision.retry_after(), long.decision.retry_after()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        BudgetCheck {
+            decision: wait.map_or(RateDecision::Allowed, |retry_after| RateDecision::Limited {
                 retry_after,
-            });
-        let repaired = (short.clamped || long.clamped).then_some(Self {
-            short: short.before,
-            long: long.before,
-        });
-        (decision, repaired)
-    }
-
-    /// The budget after one more failure at `now` (call only when [`Self::peek`] allows).
-    pub(crate) fn spend(&self, limits: &UserLimits, now: UtcDateTime) -> Self {
-        let [short, long] = self.steps(limits, now);
-        Self {
-            short: short.after,
-            long: long.after,
+            }),
+            repaired: (short.clamped || long.clamped).then_some(Self {
+                short: short.before,
+                long: long.before,
+            }),
+            spent: Self {
+                short: short.after,
+                long: long.after,
+            },
+            lead: short.lead.max(long.lead),
         }
-    }
-
-    /// How far the budget's state is ahead of what `now` allows.
-    pub(crate) fn clock_lead(&self, limits: &UserLimits, now: UtcDateTime) -> Duration {
-        let [short, long] = self.steps(limits, now);
-        short.lead.max(long.lead)
     }
 
     /// The two arrival times (each a flag byte, Unix seconds `i64` and nanoseconds `u32`,

@@ -214,13 +214,15 @@ impl Subject<'_> {
 
     /// Checks the tenant and the user id, reporting both problems at once.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        let found: alloc::vec::Vec<Violation> = [
+        let (tenant, user) = (
             check_name("tenant", self.tenant, Self::MAX_TENANT_LEN),
             check_user_id(self.user),
-        ]
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+        );
+        if tenant.is_ok() && user.is_ok() {
+            return Ok(());
+        }
+        let found: alloc::vec::Vec<Violation> =
+            [tenant, user].into_iter().filter_map(Result::err).collect();
         crate::error::Violations::into_result(found, || ())
     }
 }

@@ -358,7 +358,7 @@ pub(crate) fn write_duration(f: &mut fmt::Formatter<'_>, d: Duration) -> fmt::Re
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct RateLimiter(Option<UtcDateTime>);
+pub struct RateLimiter(Option<Nanos>);
 
 /// What [`RateLimiter::check`] decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -455,28 +455,28 @@ impl RateLimiter {
 
     /// Checks one event at `now` against `limit`.
     pub fn check(&self, limit: &RateLimit, now: UtcDateTime) -> RateCheck {
-        let step = gcra(self.0, limit, now);
+        let step = gcra(self.0, limit, nanos(now));
         let update = step
             .changed()
             .then(|| StateUpdate::new(self.encode(), Self(step.after).encode()));
         RateCheck {
             decision: step.decision,
             update,
-            lead: step.lead,
+            lead: duration(step.lead),
         }
     }
 
     /// The decision an event at `now` would get, without recording one.
     #[must_use]
     pub fn peek(&self, limit: &RateLimit, now: UtcDateTime) -> RateDecision {
-        gcra(self.0, limit, now).decision
+        gcra(self.0, limit, nanos(now)).decision
     }
 
     /// How far this state is ahead of the latest state events up to `now` could produce
     /// (zero when it is not); see [`RateCheck::clock_lead`].
     #[must_use]
     pub fn clock_lead(&self, limit: &RateLimit, now: UtcDateTime) -> Duration {
-        clamp(self.0, limit, now).1
+        duration(clamp(self.0, limit, nanos(now)).1)
     }
 
     /// The limiter as bytes: version `1`, then the arrival time (flag byte, Unix seconds
@@ -500,17 +500,62 @@ impl RateLimiter {
     }
 }
 
+/// An instant as nanoseconds since the Unix epoch, within `UtcDateTime`'s range: the
+/// arithmetic of every limiter check, which on `UtcDateTime` itself (dates and times)
+/// cost several times as much.
+pub(crate) type Nanos = i128;
+
+/// The last instant `UtcDateTime` represents, in [`Nanos`].
+const MAX_NANOS: Nanos = UtcDateTime::MAX.unix_timestamp_nanos();
+
+/// `t` in [`Nanos`].
+pub(crate) const fn nanos(t: UtcDateTime) -> Nanos {
+    t.unix_timestamp_nanos()
+}
+
+/// A duration in nanoseconds (every limit's is below 2^56).
+const fn ns(d: Duration) -> Nanos {
+    d.whole_nanoseconds()
+}
+
+/// [`Nanos`] back as a duration (saturating; every value here is far inside the range).
+pub(crate) fn duration(ns: Nanos) -> Duration {
+    let (secs, sub) = split(ns);
+    Duration::seconds(secs).saturating_add(Duration::nanoseconds(sub.into()))
+}
+
+/// `t` as whole seconds (rounded down) and the nanoseconds past them, saturating the
+/// seconds outside `i64` (no value here comes near).
+///
+/// Dividing an `i128` by a constant is a library call that costs more than the rest of
+/// a limiter check, so this divides `t >> 9` (rounded down: `t / 2^9`) by `1e9 / 2^9`
+/// in `i64`, which rounds down twice to the same quotient.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "q * 1e9 <= t < 2^127 and 0 <= t - q * 1e9 < 1e9"
+)]
+fn split(t: Nanos) -> (i64, u32) {
+    const SHIFT: u32 = 9;
+    const REST: i64 = 1_000_000_000 >> SHIFT;
+    let Ok(shifted) = i64::try_from(t >> SHIFT) else {
+        return if t < 0 { (i64::MIN, 0) } else { (i64::MAX, 0) };
+    };
+    let secs = shifted.div_euclid(REST);
+    let sub = u32::try_from(t - i128::from(secs) * 1_000_000_000).unwrap_or_default();
+    (secs, sub)
+}
+
 /// One GCRA step.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Step {
     /// The decision.
     pub(crate) decision: RateDecision,
     /// The stored arrival time as this step read it: clamped when it was too far ahead.
-    pub(crate) before: Option<UtcDateTime>,
+    pub(crate) before: Option<Nanos>,
     /// The arrival time after the event when allowed; `before` when limited.
-    pub(crate) after: Option<UtcDateTime>,
+    pub(crate) after: Option<Nanos>,
     /// How far the stored arrival time was ahead of the latest one `now` allows.
-    pub(crate) lead: Duration,
+    pub(crate) lead: Nanos,
     /// Whether `before` differs from the stored arrival time (a clamp that must be stored,
     /// or the clamp would move with `now` and never let an event through).
     pub(crate) clamped: bool,
@@ -523,65 +568,70 @@ impl Step {
     }
 }
 
-/// The GCRA step: the decision, and the arrival times to store.
-pub(crate) fn gcra(stored: Option<UtcDateTime>, limit: &RateLimit, now: UtcDateTime) -> Step {
+/// The GCRA step: the decision, and the arrival times to store. `now` is within
+/// `UtcDateTime`'s range, as every stored arrival time is.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "instants and limits are far inside i128: |t| < 2^69 ns, tau + interval < 2^57 ns"
+)]
+pub(crate) fn gcra(stored: Option<Nanos>, limit: &RateLimit, now: Nanos) -> Step {
     let (before, lead) = clamp(stored, limit, now);
     let clamped = before != stored;
     let tat_now = before.unwrap_or(now);
-    let allowed_from = tat_now.checked_sub(limit.tau).unwrap_or(UtcDateTime::MIN);
-    let next = tat_now.max(now).checked_add(limit.interval);
+    let allowed_from = tat_now - ns(limit.tau);
+    let next = tat_now.max(now) + ns(limit.interval);
     let limited = |wait| Step {
         decision: RateDecision::Limited {
-            retry_after: RetryAfter::positive(wait),
+            retry_after: RetryAfter::positive(duration(wait)),
         },
         before,
         after: before,
         lead,
         clamped,
     };
-    match next {
-        Some(next) if allowed_from <= now => Step {
+    if next > MAX_NANOS {
+        // At the end of time the arrival time cannot advance: refuse rather than let
+        // every later event through.
+        limited(ns(limit.interval))
+    } else if allowed_from <= now {
+        Step {
             decision: RateDecision::Allowed,
             before,
             after: Some(next),
             lead,
             clamped,
-        },
-        // At the end of time the arrival time cannot advance: refuse rather than let
-        // every later event through.
-        None => limited(limit.interval),
-        #[allow(
-            clippy::arithmetic_side_effects,
-            reason = "the difference of two UtcDateTimes always fits a Duration"
-        )]
-        Some(_) => limited(allowed_from - now),
+        }
+    } else {
+        limited(allowed_from - now)
     }
 }
 
 /// The arrival time clamped to at most the tolerance beyond the latest one events up to
 /// `now` can produce (`now + tau + interval`), and how far beyond that it was.
-fn clamp(
-    tat: Option<UtcDateTime>,
-    limit: &RateLimit,
-    now: UtcDateTime,
-) -> (Option<UtcDateTime>, Duration) {
-    let latest = now.checked_add(limit.tau.saturating_add(limit.interval));
-    match (tat, latest) {
-        (Some(t), Some(latest)) if t > latest => {
-            #[allow(
-                clippy::arithmetic_side_effects,
-                reason = "the difference of two UtcDateTimes always fits a Duration"
-            )]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "instants and limits are far inside i128: |t| < 2^69 ns, tau + interval < 2^57 ns"
+)]
+fn clamp(tat: Option<Nanos>, limit: &RateLimit, now: Nanos) -> (Option<Nanos>, Nanos) {
+    let latest = now + ns(limit.tau) + ns(limit.interval);
+    match tat {
+        Some(t) if t > latest => {
             let lead = t - latest;
-            if lead > limit.clock_tolerance {
-                let clamped = latest.checked_add(limit.clock_tolerance).unwrap_or(t);
-                (Some(clamped), lead)
+            let tolerance = ns(limit.clock_tolerance);
+            if lead > tolerance {
+                (Some((latest + tolerance).min(MAX_NANOS)), lead)
             } else {
                 (tat, lead)
             }
         }
-        _ => (tat, Duration::ZERO),
+        _ => (tat, 0),
     }
+}
+
+/// How far a stored arrival time is ahead of the latest one events up to `now` could
+/// produce (0 when it is not).
+pub(crate) fn lead(stored: Option<Nanos>, limit: &RateLimit, now: Nanos) -> Nanos {
+    clamp(stored, limit, now).1
 }
 
 /// Encoded length of an optional arrival time: flag, seconds, nanoseconds.
@@ -589,31 +639,29 @@ pub(crate) const TAT_LEN: usize = 1 + 8 + 4;
 
 /// An optional instant as `TAT_LEN` bytes: flag, Unix seconds, nanoseconds (all zero when
 /// absent).
-pub(crate) fn encode_tat(tat: Option<UtcDateTime>) -> [u8; TAT_LEN] {
+pub(crate) fn encode_tat(tat: Option<Nanos>) -> [u8; TAT_LEN] {
     let mut bytes = [0u8; TAT_LEN];
     if let Some(t) = tat {
-        let secs = t.unix_timestamp().to_be_bytes();
-        let nanos = t.nanosecond().to_be_bytes();
-        fill(&mut bytes, &[&[1], &secs, &nanos]);
+        // Within `UtcDateTime`'s range, so `split` does not saturate.
+        let (secs, sub) = split(t);
+        fill(&mut bytes, &[&[1], &secs.to_be_bytes(), &sub.to_be_bytes()]);
     }
     bytes
 }
 
-/// Reads an optional instant written by [`encode_tat`], strictly.
-pub(crate) fn decode_tat(
-    bytes: &[u8],
-    field: &'static str,
-) -> Result<Option<UtcDateTime>, RecordError> {
+/// Reads an optional instant written by [`encode_tat`], strictly: it must be an instant
+/// `UtcDateTime` represents.
+pub(crate) fn decode_tat(bytes: &[u8], field: &'static str) -> Result<Option<Nanos>, RecordError> {
     let invalid = RecordError::InvalidField(field);
     let (&flag, rest) = bytes.split_first().ok_or(invalid)?;
     let (secs, rest) = rest.split_first_chunk::<8>().ok_or(invalid)?;
-    let nanos = rest.first_chunk::<4>().ok_or(invalid)?;
+    let sub = rest.first_chunk::<4>().ok_or(invalid)?;
     match flag {
-        0 if secs.iter().chain(nanos).all(|&b| b == 0) => Ok(None),
+        0 if secs.iter().chain(sub).all(|&b| b == 0) => Ok(None),
         1 => UtcDateTime::from_unix_timestamp(i64::from_be_bytes(*secs))
             .ok()
-            .and_then(|t| t.replace_nanosecond(u32::from_be_bytes(*nanos)).ok())
-            .map(Some)
+            .and_then(|t| t.replace_nanosecond(u32::from_be_bytes(*sub)).ok())
+            .map(|t| Some(nanos(t)))
             .ok_or(invalid),
         _ => Err(invalid),
     }
@@ -666,28 +714,56 @@ mod tests {
     }
 
     #[test]
+    fn split_rounds_down_like_euclidean_division() {
+        let giga: Nanos = 1_000_000_000;
+        for t in [
+            0,
+            1,
+            -1,
+            giga - 1,
+            giga,
+            -giga,
+            -giga - 1,
+            511,
+            512,
+            -512,
+            -513,
+            MAX_NANOS,
+            nanos(UtcDateTime::MIN),
+            1_795_000_000_123_456_789,
+            -1_795_000_000_123_456_789,
+        ] {
+            let want = (
+                i64::try_from(t.div_euclid(giga)).unwrap(),
+                u32::try_from(t.rem_euclid(giga)).unwrap(),
+            );
+            assert_eq!(split(t), want, "{t}");
+            assert_eq!(duration(t).whole_nanoseconds(), t, "{t}");
+        }
+        assert_eq!(split(i128::MAX), (i64::MAX, 0));
+        assert_eq!(split(i128::MIN), (i64::MIN, 0));
+    }
+
+    #[test]
     fn a_lead_within_the_tolerance_is_kept_and_beyond_it_clamped() {
         let limit = RateLimit::new(10, Duration::hours(1)).unwrap();
-        let now = UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        let latest = now + limit.tau + limit.interval;
-        let near = Some(latest + Duration::seconds(3));
+        let now = nanos(UtcDateTime::from_unix_timestamp(1_800_000_000).unwrap());
+        let latest = now + ns(limit.tau) + ns(limit.interval);
+        let near = Some(latest + ns(Duration::seconds(3)));
         assert!(
             !gcra(near, &limit, now).changed(),
             "a refusal within the tolerance"
         );
-        assert!(
-            gcra(Some(latest + Duration::hours(2)), &limit, now).changed(),
-            "a clamp"
-        );
-        assert_eq!(clamp(near, &limit, now), (near, Duration::seconds(3)));
-        let far = Some(latest + Duration::hours(2));
+        let far = Some(latest + ns(Duration::hours(2)));
+        assert!(gcra(far, &limit, now).changed(), "a clamp");
+        assert_eq!(clamp(near, &limit, now), (near, ns(Duration::seconds(3))));
         assert_eq!(
             clamp(far, &limit, now),
-            (Some(latest + limit.clock_tolerance), Duration::hours(2))
+            (
+                Some(latest + ns(limit.clock_tolerance)),
+                ns(Duration::hours(2))
+            )
         );
-        assert_eq!(
-            clamp(Some(latest), &limit, now),
-            (Some(latest), Duration::ZERO)
-        );
+        assert_eq!(clamp(Some(latest), &limit, now), (Some(latest), 0));
     }
 }

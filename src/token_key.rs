@@ -13,11 +13,18 @@ use crate::key_id::KeyId;
 /// Domain tag of the key-id derivation; token MACs use a different tag.
 const KEY_ID_TAG: &[u8] = b"password-mgmt/v1/key-id\0";
 
+/// Domain tag of token MACs (version 2: they bind tenant and purpose), zero-padded to one
+/// SHA-256 block so that the keyed state absorbs it once, at key creation: each token MAC
+/// then hashes only its own fields, one block for a short subject.
+pub(crate) const TOKEN_MAC_TAG: &[u8; 64] =
+    b"password-mgmt/v2/digit-token\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
 /// A 32-byte HMAC-SHA256 key that makes and checks [`IssuedToken`](crate::IssuedToken) records.
 ///
 /// A secret: no `Display`, a `Debug` that shows only the [`KeyId`], no `Clone`, and wiped on
-/// drop. It keeps the HMAC state with the key already absorbed (inner and outer pads), so
-/// each MAC costs two SHA-256 compressions fewer than keying afresh. That state is as
+/// drop. It keeps the HMAC state with the key and the token MAC's domain tag already
+/// absorbed (inner and outer pads, one tag block), so each MAC costs three SHA-256
+/// compressions fewer than keying afresh. That state is as
 /// secret as the key; the SHA-256 states inside it are wiped when they are dropped (the
 /// `zeroize` feature of `sha2`).
 ///
@@ -34,7 +41,8 @@ const KEY_ID_TAG: &[u8] = b"password-mgmt/v1/key-id\0";
 /// assert!(format!("{key:?}").starts_with("TokenKey { id: "));
 /// ```
 pub struct TokenKey {
-    mac: Hmac<Sha256>,
+    /// Keyed, with [`TOKEN_MAC_TAG`] absorbed.
+    token_mac: Hmac<Sha256>,
     id: KeyId,
 }
 
@@ -55,8 +63,10 @@ impl TokenKey {
         let digest: [u8; 32] = id_mac.finalize().into_bytes().into();
         // A 32-byte digest always has an 8-byte head; the fallback is never taken.
         let id = digest.first_chunk().copied().unwrap_or_default();
+        let mut token_mac = mac;
+        token_mac.update(TOKEN_MAC_TAG);
         Self {
-            mac,
+            token_mac,
             id: KeyId::from_bytes(id),
         }
     }
@@ -104,9 +114,9 @@ impl TokenKey {
         self.id
     }
 
-    /// The keyed HMAC state, ready to absorb a message.
-    pub(crate) fn mac(&self) -> Hmac<Sha256> {
-        self.mac.clone()
+    /// The keyed HMAC state with [`TOKEN_MAC_TAG`] absorbed, ready for a token MAC's fields.
+    pub(crate) fn token_mac(&self) -> Hmac<Sha256> {
+        self.token_mac.clone()
     }
 }
 

@@ -85,15 +85,20 @@
 //!
 //! </div>
 
+use core::fmt;
+
 use rand_core::TryCryptoRng;
 use time::{Duration, UtcDateTime};
 
 use crate::digit_token::{Candidate, DigitToken};
 use crate::error::{Error, RecordError};
 use crate::issued::{IssuedToken, Outcome};
+use crate::limits::BudgetCheck;
 use crate::limits::{GuessBudget, UserLimits};
 use crate::params::{Subject, TokenParams};
-use crate::rate_limit::{RateDecision, TAT_LEN, decode_tat, encode_tat, gcra};
+use crate::rate_limit::{
+    Nanos, RateDecision, TAT_LEN, decode_tat, duration, encode_tat, gcra, lead, nanos,
+};
 use crate::request::RequestId;
 use crate::retry_after::RetryAfter;
 use crate::stored::{Reader, StateUpdate, fill, versioned};
@@ -102,12 +107,20 @@ use crate::token_key::TokenKeys;
 /// One user's digit-token state: the live token record (if any), the guess budget, the
 /// consecutive-failure count and the request limiter. See the [module docs](self) for the
 /// flow and what the service must do around it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserState {
+    fields: Fields,
+    /// `fields` encoded: what a change's compare-and-set expects.
+    encoded: [u8; UserState::ENCODED_LEN],
+}
+
+/// What a [`UserState`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Fields {
     record: Option<IssuedToken>,
     budget: GuessBudget,
     /// The arrival time of the per-user token-request limit.
-    requests: Option<UtcDateTime>,
+    requests: Option<Nanos>,
     consecutive_failures: u16,
 }
 
@@ -227,11 +240,17 @@ impl UserState {
     /// The state of a user who has never had a token: no record, a full budget.
     #[must_use]
     pub const fn new() -> Self {
+        let mut encoded = [0; Self::ENCODED_LEN];
+        // Version 1 with every field unset: the version byte, then zeros.
+        encoded[0] = Self::VERSION;
         Self {
-            record: None,
-            budget: GuessBudget::new(),
-            requests: None,
-            consecutive_failures: 0,
+            fields: Fields {
+                record: None,
+                budget: GuessBudget::new(),
+                requests: None,
+                consecutive_failures: 0,
+            },
+            encoded,
         }
     }
 
@@ -262,11 +281,11 @@ impl UserState {
         if self.is_locked_out(limits) {
             return Err(Error::UserLockedOut);
         }
-        let step = gcra(self.requests, &limits.requests(), now);
+        let step = gcra(self.fields.requests, &limits.requests(), nanos(now));
         if let RateDecision::Limited { retry_after } = step.decision {
-            let clamped = Self {
+            let clamped = Fields {
                 requests: step.after,
-                ..self.clone()
+                ..self.fields.clone()
             };
             return Ok(Issuance {
                 update: step.clamped.then(|| self.update_to(&clamped)),
@@ -277,10 +296,10 @@ impl UserState {
         let record = IssuedToken::new(keys.current(), subject, params, &token, now)?;
         let request_id = RequestId::generate(rng)?;
         let expires_at = record.expires_at();
-        let next = Self {
+        let next = Fields {
             record: Some(record),
             requests: step.after,
-            ..self.clone()
+            ..self.fields.clone()
         };
         Ok(Issuance {
             update: Some(self.update_to(&next)),
@@ -339,7 +358,9 @@ impl UserState {
         use_token: bool,
     ) -> Result<Verification, Error> {
         subject.check()?;
-        let lead = self.clock_lead(limits, now);
+        let now_ns = nanos(now);
+        let budget = self.fields.budget.check(limits, now_ns);
+        let lead = self.lead(limits, now_ns, &budget);
         let unchanged = |outcome| {
             Ok(Verification {
                 outcome,
@@ -347,7 +368,7 @@ impl UserState {
                 lead,
             })
         };
-        let Some(record) = &self.record else {
+        let Some(record) = &self.fields.record else {
             return unchanged(Outcome::NoToken);
         };
         if let Some(outcome) = record.refusal(now, limits.clock_tolerance()) {
@@ -359,15 +380,15 @@ impl UserState {
         if self.is_locked_out(limits) {
             return unchanged(Outcome::UserLockedOut);
         }
-        if let (RateDecision::Limited { retry_after }, repaired) = self.budget.peek(limits, now) {
+        if let RateDecision::Limited { retry_after } = budget.decision {
             let outcome = Outcome::BudgetExhausted { retry_after };
-            return match repaired {
+            return match budget.repaired {
                 // A budget from a clock too far ahead: store the clamp (see `rate_limit`).
                 Some(budget) => Ok(Verification {
                     outcome,
-                    update: Some(self.update_to(&Self {
+                    update: Some(self.update_to(&Fields {
                         budget,
-                        ..self.clone()
+                        ..self.fields.clone()
                     })),
                     lead,
                 }),
@@ -379,18 +400,18 @@ impl UserState {
             if !use_token {
                 return unchanged(outcome);
             }
-            Self {
+            Fields {
                 record: Some(record),
                 budget: GuessBudget::new(),
-                requests: self.requests,
+                requests: self.fields.requests,
                 consecutive_failures: 0,
             }
         } else {
-            Self {
+            Fields {
                 record: Some(record),
-                budget: self.budget.spend(limits, now),
-                requests: self.requests,
-                consecutive_failures: self.consecutive_failures.saturating_add(1),
+                budget: budget.spent,
+                requests: self.fields.requests,
+                consecutive_failures: self.fields.consecutive_failures.saturating_add(1),
             }
         };
         Ok(Verification {
@@ -401,58 +422,66 @@ impl UserState {
     }
 
     /// The write from this state to `next`.
-    fn update_to(&self, next: &Self) -> UserStateUpdate {
-        StateUpdate::new(self.encode(), next.encode())
+    fn update_to(&self, next: &Fields) -> UserStateUpdate {
+        StateUpdate::new(self.encoded, next.encode())
     }
 
     /// An explicit unlock (a help desk checked who is asking): the write that resets the
     /// consecutive-failure count and refills the guess budget; the live token, if any, is
     /// kept. Store it with a compare-and-set like every other change.
     pub fn unlock(&self) -> UserStateUpdate {
-        self.update_to(&Self {
+        self.update_to(&Fields {
             budget: GuessBudget::new(),
             consecutive_failures: 0,
-            ..self.clone()
+            ..self.fields.clone()
         })
     }
 
     /// The live token record, if a token was issued.
     #[must_use]
     pub const fn record(&self) -> Option<&IssuedToken> {
-        self.record.as_ref()
+        self.fields.record.as_ref()
     }
 
     /// Consecutive failed guesses since the last success or unlock.
     #[must_use]
     pub const fn consecutive_failures(&self) -> u16 {
-        self.consecutive_failures
+        self.fields.consecutive_failures
     }
 
     /// Whether the user reached the cap on consecutive failures.
     #[must_use]
     pub const fn is_locked_out(&self, limits: &UserLimits) -> bool {
-        self.consecutive_failures >= limits.consecutive_failures()
+        self.fields.consecutive_failures >= limits.consecutive_failures()
     }
 
     /// Whether the guess budget allows a guess at `now`, and if not, how long until it does.
     #[must_use]
     pub fn guess_budget(&self, limits: &UserLimits, now: UtcDateTime) -> RateDecision {
-        self.budget.peek(limits, now).0
+        self.fields.budget.check(limits, nanos(now)).decision
     }
 
     /// How far this state is ahead of `now`: the largest of a token issued after `now` and
     /// the leads of its limiters (see [`RateCheck::clock_lead`](crate::RateCheck::clock_lead)).
     #[must_use]
     pub fn clock_lead(&self, limits: &UserLimits, now: UtcDateTime) -> Duration {
+        let now = nanos(now);
+        self.lead(limits, now, &self.fields.budget.check(limits, now))
+    }
+
+    /// [`clock_lead`](Self::clock_lead), with the budget already checked.
+    fn lead(&self, limits: &UserLimits, now: Nanos, budget: &BudgetCheck) -> Duration {
         #[allow(
             clippy::arithmetic_side_effects,
-            reason = "the difference of two UtcDateTimes always fits a Duration"
+            reason = "instants are far inside i128: |t| < 2^69 ns"
         )]
-        let token = self.record.as_ref().map_or(Duration::ZERO, |r| {
-            (r.issued_at() - now).max(Duration::ZERO)
-        });
-        let requests = gcra(self.requests, &limits.requests(), now).lead;
-        token.max(requests).max(self.budget.clock_lead(limits, now))
+        let token = self
+            .fields
+            .record
+            .as_ref()
+            .map_or(0, |r| (nanos(r.issued_at()) - now).max(0));
+        let requests = lead(self.fields.requests, &limits.requests(), now);
+        duration(token.max(requests).max(budget.lead))
     }
 
     /// The state as bytes, format version 1 (integers big-endian): version `1`, a flag
@@ -460,20 +489,8 @@ impl UserState {
     /// the guess budget's two arrival times and the request limiter's (13 bytes each: flag,
     /// Unix seconds, nanoseconds), and the consecutive-failure count (2 bytes).
     #[must_use]
-    pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
-        let mut out = [0; Self::ENCODED_LEN];
-        let record = self.record.as_ref().map(IssuedToken::encode);
-        fill(
-            &mut out,
-            &[
-                &[Self::VERSION, u8::from(record.is_some())],
-                &record.unwrap_or([0; IssuedToken::ENCODED_LEN]),
-                &self.budget.encode(),
-                &encode_tat(self.requests),
-                &self.consecutive_failures.to_be_bytes(),
-            ],
-        );
-        out
+    pub const fn encode(&self) -> [u8; Self::ENCODED_LEN] {
+        self.encoded
     }
 
     /// Decodes a state from any bytes.
@@ -495,6 +512,7 @@ impl UserState {
             expected: Self::ENCODED_LEN,
             found: bytes.len(),
         };
+        let encoded: [u8; Self::ENCODED_LEN] = bytes.try_into().map_err(|_| short)?;
         let mut r = Reader(body);
         let [flag] = r.take().ok_or(short)?;
         let record: [u8; IssuedToken::ENCODED_LEN] = r.take().ok_or(short)?;
@@ -509,12 +527,52 @@ impl UserState {
         if consecutive_failures > UserLimits::MAX_CONSECUTIVE_FAILURES {
             return Err(RecordError::InvalidField("consecutiveFailures"));
         }
-        Ok(Self {
+        let fields = Fields {
             record,
             budget: GuessBudget::decode(&budget)?,
             requests: decode_tat(&requests, "requests")?,
             consecutive_failures,
-        })
+        };
+        // Strict decoding makes the bytes a function of the fields; the test suite holds
+        // `decode(b).encode() == b` for every accepted `b`.
+        debug_assert_eq!(fields.encode(), encoded);
+        Ok(Self { fields, encoded })
+    }
+}
+
+impl Default for UserState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for UserState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserState")
+            .field("record", &self.fields.record)
+            .field("budget", &self.fields.budget)
+            .field("requests", &self.fields.requests)
+            .field("consecutive_failures", &self.fields.consecutive_failures)
+            .finish()
+    }
+}
+
+impl Fields {
+    /// The fields as bytes: see [`UserState::encode`].
+    fn encode(&self) -> [u8; UserState::ENCODED_LEN] {
+        let mut out = [0; UserState::ENCODED_LEN];
+        let record = self.record.as_ref().map(IssuedToken::encode);
+        fill(
+            &mut out,
+            &[
+                &[UserState::VERSION, u8::from(record.is_some())],
+                &record.unwrap_or([0; IssuedToken::ENCODED_LEN]),
+                &self.budget.encode(),
+                &encode_tat(self.requests),
+                &self.consecutive_failures.to_be_bytes(),
+            ],
+        );
+        out
     }
 }
 

@@ -1030,8 +1030,8 @@ fn decoding_random_bytes_never_panics_and_what_decodes_re_encodes() {
 
 /// The stored format and the MAC input, pinned. The expected bytes were computed outside
 /// Rust, with Python's `hmac` and `struct` over the layout the docs describe:
-/// `HMAC-SHA256(key, "password-mgmt/v2/digit-token\0" ‖ secs (i64 BE) ‖ nanos (u32 BE) ‖
-/// ttl ‖ length ‖ limit ‖ len(tenant) (u16 BE) ‖ tenant ‖ len(purpose) ‖ purpose ‖
+/// `HMAC-SHA256(key, "password-mgmt/v2/digit-token" zero-padded to 64 bytes ‖ secs (i64 BE)
+/// ‖ nanos (u32 BE) ‖ ttl ‖ length ‖ limit ‖ len(tenant) (u16 BE) ‖ tenant ‖ len(purpose) ‖ purpose ‖
 /// len(user) ‖ user ‖ token)`, key id `HMAC-SHA256(key, "password-mgmt/v1/key-id\0")[..8]`,
 /// then the state's layout: version, flag, record, two zero budget arrival times, the
 /// request limiter's arrival time (`t0` + 30 minutes), two zero bytes of consecutive
@@ -1055,7 +1055,7 @@ fn the_version_1_format_is_pinned() {
     assert_eq!(
         hex,
         "0101f7018b4b02a5ee98\
-         d770dc1c5c361027632dc60553e9a7d40f5853b6e9e2b2969efba0d785cc00c6\
+         149d336ffd22a9133a33abf0b196985781d65fa794731845796d1e3a6f712da2\
          000000006b038200075bcd150506050000\
          00000000000000000000000000\
          00000000000000000000000000\
