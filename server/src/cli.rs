@@ -61,6 +61,19 @@ pub enum Command {
         /// The directory file.
         file: PathBuf,
     },
+    /// Unlock a user locked out after too many wrong codes in a row (check who is asking
+    /// first): resets the count and refills the guess budget; a live token stays live.
+    Unlock {
+        /// The TOML settings file (for `database.url`).
+        #[arg(long, short, env = "PASSWORD_MGMT_CONFIG")]
+        config: Option<PathBuf>,
+        /// The org.
+        #[arg(long)]
+        tenant: String,
+        /// The user name (the digit-token routes' `userId`).
+        #[arg(long)]
+        user: String,
+    },
     /// Read a client secret from standard input and print its Argon2id PHC string, for
     /// `secret_hash` in `[[oauth.clients]]`.
     HashSecret {
@@ -181,6 +194,11 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
             })
         }
         Command::Import { config, file } => import(config.as_deref(), &file).await,
+        Command::Unlock {
+            config,
+            tenant,
+            user,
+        } => unlock(config.as_deref(), &tenant, &user).await,
         Command::HashSecret { config } => hash_secret(config.as_deref()),
     };
     match outcome {
@@ -222,6 +240,25 @@ async fn import(config: Option<&Path>, file: &Path) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("imported {count} tenant(s) from {}", file.display());
+    Ok(())
+}
+
+async fn unlock(config: Option<&Path>, tenant: &str, user: &str) -> Result<(), String> {
+    let settings = settings(config).map_err(|e| e.to_string())?;
+    init_logs(&settings.log.filter);
+    let store = crate::store::connect(
+        settings.database.url.expose(),
+        settings.database.max_connections,
+        std::time::Duration::from_secs(settings.database.acquire_timeout_seconds),
+    )
+    .await
+    .map_err(|e| StartError::Store(e).to_string())?;
+    let reset = crate::rows::unlock(&*store, &crate::store::KeyLocks::new(), tenant, user)
+        .await
+        .map_err(|e| format!("unlock failed: {e:?}"))?;
+    println!(
+        "{tenant}/{user}: unlocked ({reset} wrong codes in a row reset, guess budget refilled)"
+    );
     Ok(())
 }
 

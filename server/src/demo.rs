@@ -18,16 +18,26 @@ pub const SAMPLE_DIRECTORY: &str = include_str!("../directory.sample.toml");
 /// The demo client's id.
 pub const DEMO_CLIENT_ID: &str = "demo-client";
 
-/// The curl lines for a server at `base` and the demo client's `secret`.
+/// The curl lines for a server at `base` and the demo client's `secret`: configure the
+/// org, read it, query the password info, issue a digit token for Abby Smith, then redeem
+/// it as a reset page does (the new password encrypted with `openssl` under the served
+/// key, whose PEM goes to `dir`).
 #[must_use]
-pub fn curl_lines(base: &str, secret: &str) -> String {
+pub fn curl_lines(base: &str, secret: &str, dir: &Path) -> String {
     let auth = "-H \"Authorization: Bearer $TOKEN\"";
     let json = "-H 'Content-Type: application/json'";
+    let pem = dir.join("public.pem");
+    let pem = pem.display();
     format!(
         "TOKEN=$(curl -s {base}/oauth/token -d grant_type=client_credentials -d client_id={DEMO_CLIENT_ID} -d client_secret={secret} | sed -E 's/.*\"access_token\":\"([^\"]*)\".*/\\1/')\n\
          curl -s -X PUT {base}/v2025/password-org-config {auth} {json} -d '{{\"digitTokenEnabled\":true,\"digitTokenLength\":8}}'; echo\n\
          curl -s {base}/v2025/password-org-config {auth}; echo\n\
-         curl -s -X POST {base}/v2025/query-password-info {auth} {json} -d '{{\"userName\":\"Abby.Smith\",\"sourceName\":\"My-AD\"}}'; echo\n"
+         curl -s -X POST {base}/v2025/query-password-info {auth} {json} -d '{{\"userName\":\"Abby.Smith\",\"sourceName\":\"My-AD\"}}'; echo\n\
+         CODE=$(curl -s -X POST {base}/v2025/generate-password-reset-token/digit {auth} {json} -d '{{\"userId\":\"Abby.Smith\"}}' | sed -E 's/.*\"digitToken\":\"([0-9]*)\".*/\\1/'); echo \"code: $CODE\"\n\
+         KEY=$(curl -s {base}/reset-password/v1/public-key); KEY_ID=$(echo \"$KEY\" | sed -E 's/.*\"publicKeyId\":\"([^\"]*)\".*/\\1/')\n\
+         echo \"$KEY\" | sed -E 's/.*\"publicKey\":\"([^\"]*)\".*/\\1/' | base64 -d | openssl pkey -pubin -inform DER -out '{pem}'\n\
+         ENC=$(printf '%s' 'Summer-Breeze-2026!' | openssl pkeyutl -encrypt -pubin -inkey '{pem}' | base64 -w0)\n\
+         curl -s -X POST {base}/reset-password/v1/digit-token {json} -d \"{{\\\"tenant\\\":\\\"acme\\\",\\\"userId\\\":\\\"Abby.Smith\\\",\\\"digitToken\\\":\\\"$CODE\\\",\\\"publicKeyId\\\":\\\"$KEY_ID\\\",\\\"encryptedPassword\\\":\\\"$ENC\\\"}}\"; echo\n"
     )
 }
 
@@ -98,7 +108,7 @@ async fn serve(dir: &Path, listen: &str, rng: &mut Entropy) -> Result<(), String
     println!("demo OAuth client: client_id {DEMO_CLIENT_ID}, client_secret {secret} (shown once)");
     println!();
     println!("In another shell:");
-    print!("{}", curl_lines(&base, &secret));
+    print!("{}", curl_lines(&base, &secret, dir));
     println!();
     println!("Ctrl-C stops the demo and removes its directory.");
     app.run_until_stopped().await.map_err(|e| e.to_string())

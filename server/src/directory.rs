@@ -258,6 +258,11 @@ impl Tenant {
             .and_then(|&i| self.document.identities.get(i))
     }
 
+    /// Every source, in the file's order.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceEntry> {
+        self.sources.iter()
+    }
+
     /// The source with this name.
     #[must_use]
     pub fn source_by_name(&self, name: &str) -> Option<&SourceEntry> {

@@ -227,6 +227,7 @@ pub async fn build_state_on(
     let auth = auth::Authenticator::new(&settings.jwt, &settings.oauth.clients)?;
     let hasher = Hasher::new(&settings.argon2, &mut rng).map_err(ConfigError::new)?;
     let directory = load_directory(&settings, &store, to_millis(clock.now())).await?;
+    warn_of_transport_gaps(&directory, &password_keys, scheme);
     let sink = Arc::new(CredentialsSink::new(Arc::clone(&store)));
     Ok(AppState::new(Parts {
         store,
@@ -242,6 +243,31 @@ pub async fn build_state_on(
         rng,
         settings,
     }))
+}
+
+/// Warns, once per source at start, of a password policy that allows passwords the served
+/// key cannot carry (the encryptor would refuse them: the user sees an error on a password
+/// the policy allowed). See [`PasswordPolicy::transport_gap`](password_mgmt::PasswordPolicy::transport_gap).
+fn warn_of_transport_gaps(
+    directory: &Directory,
+    keys: &password_mgmt::PasswordKeyRing,
+    scheme: password_mgmt::Scheme,
+) {
+    let Some(key) = keys.current(scheme) else {
+        return;
+    };
+    for tenant in directory.tenants() {
+        for entry in tenant.sources().filter(|e| e.source.password_enabled) {
+            if let Some(gap) = key.encryptor().transport_gap(&entry.policy) {
+                tracing::warn!(
+                    tenant = tenant.name(),
+                    source = %entry.source.name,
+                    %gap,
+                    "a password this policy allows may not fit the served key"
+                );
+            }
+        }
+    }
 }
 
 /// A bound, ready-to-run server.

@@ -8,7 +8,7 @@
 use password_mgmt::{RateLimiter, StateUpdate, UserState};
 
 use crate::error::ApiError;
-use crate::store::{CasWrite, Kind, StateKey};
+use crate::store::{Batch, CasWrite, KeyLocks, Kind, StateKey, Store, read_modify_write};
 
 /// The row of a user's digit-token state.
 #[must_use]
@@ -83,4 +83,35 @@ pub fn limiter_write(
     update: &StateUpdate<{ RateLimiter::ENCODED_LEN }>,
 ) -> Result<CasWrite, ApiError> {
     write(key, stored, update, RateLimiter::new().encode())
+}
+
+/// A help desk's unlock of one user (after checking who is asking): resets the count of
+/// wrong codes in a row and refills the guess budget, keeping any live token, in one
+/// compare-and-set. Answers the count that was reset; 0 (and no write) for a user with
+/// no state or nothing to reset.
+///
+/// # Errors
+/// 503 when the store is unreachable or contention outlasts the retries; 500 for a
+/// stored state the crate refuses.
+pub async fn unlock(
+    store: &dyn Store,
+    locks: &KeyLocks,
+    tenant: &str,
+    user_id: &str,
+) -> Result<u16, ApiError> {
+    let keys = [user_key(tenant, user_id)];
+    read_modify_write(store, locks, &keys, |values| {
+        let stored = values.first().cloned().flatten();
+        let state = user_state(stored.as_deref())?;
+        let update = state.unlock();
+        let mut batch = Batch::default();
+        if stored.is_some() && update.expected() != update.replacement() {
+            batch
+                .writes
+                .push(user_write(keys[0].clone(), stored.as_deref(), &update)?);
+        }
+        Ok::<_, ApiError>((batch, state.consecutive_failures()))
+    })
+    .await?
+    .ok_or_else(|| ApiError::Unavailable("unlock: too much contention".into()))
 }

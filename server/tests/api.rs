@@ -36,6 +36,30 @@ async fn health_and_readiness() {
     assert_logs_clean();
 }
 
+/// The test key is RSA-2048 under PKCS#1 v1.5 (245 bytes of password) and the sample's
+/// My-AD allows 64 characters (up to 256 bytes): the server says so at start, naming the
+/// source. Legacy-LDAP (no maximum) is named too; HR-Feed (no PASSWORD feature) is not.
+#[tokio::test]
+async fn a_policy_the_key_cannot_carry_is_warned_of_at_start() {
+    let _app = spawn_app(&Backend::SqliteMemory).await;
+    let logs = logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("may not fit the served key"))
+        .collect();
+    let my_ad = warnings
+        .iter()
+        .find(|l| l.contains("source=My-AD"))
+        .expect("My-AD is warned of");
+    assert!(my_ad.contains("WARN"), "{my_ad}");
+    assert!(
+        my_ad.contains("passwordMaxLength is 64 (up to 256 bytes of UTF-8), but the transport carries 245 bytes: 61 characters are sure to fit (245 if ASCII)"),
+        "{my_ad}"
+    );
+    assert!(warnings.iter().any(|l| l.contains("source=Legacy-LDAP")));
+    assert!(!warnings.iter().any(|l| l.contains("source=HR-Feed")));
+}
+
 #[tokio::test]
 async fn bearer_tokens_rs256_and_eddsa_and_every_401() {
     for backend in backends() {

@@ -508,6 +508,32 @@ async fn limits_on_redemption_answer_429_and_a_lockout_403() {
             )
             .await;
         api_error(&r, 403, "403 Forbidden");
+        // The help desk's unlock (`password-mgmt-server unlock`) resets the 4 and keeps the
+        // live token: it redeems (from the second node, past the first's address limit).
+        let unlock = || {
+            rows::unlock(
+                &**app.state.store(),
+                app.state.key_locks(),
+                "acme",
+                "Abby.Smith",
+            )
+        };
+        assert_eq!(unlock().await.unwrap(), 4);
+        assert_eq!(unlock().await.unwrap(), 0, "nothing left to reset");
+        let r = redeem(&other, &redeem_body(&key_id, &good, "Abby.Smith", &code)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            rows::unlock(
+                &**app.state.store(),
+                app.state.key_locks(),
+                "acme",
+                "Nobody"
+            )
+            .await
+            .unwrap(),
+            0,
+            "no state, no write"
+        );
     }
     assert_logs_clean();
 }

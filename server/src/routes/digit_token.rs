@@ -82,7 +82,10 @@ pub async fn generate(
                 .push(rows::limiter_write(client_key.clone(), client, update)?);
         }
         if let Some(retry_after) = check.limited() {
-            tracing::info!(lead = ?check.clock_lead(), "digit token: the client's request limit");
+            tracing::info!(
+                lead_ms = check.clock_lead().whole_milliseconds(),
+                "digit token: the client's request limit"
+            );
             return Ok((batch, Err(ApiError::TooManyRequests { retry_after })));
         }
         let issuance = rows::user_state(user)?.issue(

@@ -326,7 +326,13 @@ pub async fn redeem(
     .ok_or_else(|| ApiError::Unavailable("redeem: too much contention".into()))??;
 
     let (outcome, lead, changes) = result;
-    tracing::info!(outcome = outcome.as_str(), ?lead, "redeem: code verified");
+    tracing::info!(outcome = outcome.as_str(), "redeem: code verified");
+    if lead.is_positive() {
+        tracing::warn!(
+            lead_ms = lead.whole_milliseconds(),
+            "redeem: the user's state is ahead of this node's clock"
+        );
+    }
     answer(&state, outcome, verdict, changes, use_code)
 }
 
