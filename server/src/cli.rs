@@ -225,17 +225,22 @@ async fn serve(config: Option<&Path>) -> Result<(), String> {
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }
 
-async fn import(config: Option<&Path>, file: &Path) -> Result<(), String> {
-    let settings = settings(config).map_err(|e| e.to_string())?;
-    init_logs(&settings.log.filter);
-    let directory = Directory::load(file).map_err(|e| e.to_string())?;
-    let store = crate::store::connect(
+/// The store of `database.url`, for a command.
+async fn connect(settings: &Settings) -> Result<Arc<dyn crate::store::Store>, String> {
+    crate::store::connect(
         settings.database.url.expose(),
         settings.database.max_connections,
         std::time::Duration::from_secs(settings.database.acquire_timeout_seconds),
     )
     .await
-    .map_err(|e| StartError::Store(e).to_string())?;
+    .map_err(|e| StartError::Store(e).to_string())
+}
+
+async fn import(config: Option<&Path>, file: &Path) -> Result<(), String> {
+    let settings = settings(config).map_err(|e| e.to_string())?;
+    init_logs(&settings.log.filter);
+    let directory = Directory::load(file).map_err(|e| e.to_string())?;
+    let store = connect(&settings).await?;
     let count = import_directory(&store, &directory, to_millis(SystemClock.now()))
         .await
         .map_err(|e| e.to_string())?;
@@ -246,20 +251,21 @@ async fn import(config: Option<&Path>, file: &Path) -> Result<(), String> {
 async fn unlock(config: Option<&Path>, tenant: &str, user: &str) -> Result<(), String> {
     let settings = settings(config).map_err(|e| e.to_string())?;
     init_logs(&settings.log.filter);
-    let store = crate::store::connect(
-        settings.database.url.expose(),
-        settings.database.max_connections,
-        std::time::Duration::from_secs(settings.database.acquire_timeout_seconds),
-    )
-    .await
-    .map_err(|e| StartError::Store(e).to_string())?;
+    let store = connect(&settings).await?;
     let reset = crate::rows::unlock(&*store, &crate::store::KeyLocks::new(), tenant, user)
         .await
         .map_err(|e| format!("unlock failed: {e:?}"))?;
-    println!(
-        "{tenant}/{user}: unlocked ({reset} wrong codes in a row reset, guess budget refilled)"
-    );
-    Ok(())
+    match reset {
+        Some(count) => {
+            println!(
+                "{tenant}/{user}: unlocked ({count} wrong codes in a row reset, guess budget refilled)"
+            );
+            Ok(())
+        }
+        None => Err(format!(
+            "{tenant}/{user}: no state is stored for this user (never issued a code, or a typo): nothing to unlock"
+        )),
+    }
 }
 
 fn hash_secret(config: Option<&Path>) -> Result<(), String> {

@@ -87,8 +87,9 @@ pub fn limiter_write(
 
 /// A help desk's unlock of one user (after checking who is asking): resets the count of
 /// wrong codes in a row and refills the guess budget, keeping any live token, in one
-/// compare-and-set. Answers the count that was reset; 0 (and no write) for a user with
-/// no state or nothing to reset.
+/// compare-and-set. Answers the count that was reset (`Some(0)`, and no write, when there
+/// was nothing to reset), or `None` when no state is stored for the user (a user name
+/// that never had a code, or a typo).
 ///
 /// # Errors
 /// 503 when the store is unreachable or contention outlasts the retries; 500 for a
@@ -98,7 +99,7 @@ pub async fn unlock(
     locks: &KeyLocks,
     tenant: &str,
     user_id: &str,
-) -> Result<u16, ApiError> {
+) -> Result<Option<u16>, ApiError> {
     let keys = [user_key(tenant, user_id)];
     read_modify_write(store, locks, &keys, |values| {
         let stored = values.first().cloned().flatten();
@@ -110,7 +111,8 @@ pub async fn unlock(
                 .writes
                 .push(user_write(keys[0].clone(), stored.as_deref(), &update)?);
         }
-        Ok::<_, ApiError>((batch, state.consecutive_failures()))
+        let reset = stored.is_some().then(|| state.consecutive_failures());
+        Ok::<_, ApiError>((batch, reset))
     })
     .await?
     .ok_or_else(|| ApiError::Unavailable("unlock: too much contention".into()))

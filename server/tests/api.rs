@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use base64ct::{Base64, Encoding};
 use common::*;
-use password_mgmt::{NewPassword, PasswordEncryptor, Scheme};
+use password_mgmt::{PasswordEncryptor, Scheme};
 use password_mgmt_server::hashing::verify_blocking;
 use password_mgmt_server::store::{
     Batch, CasWrite, Committed, Kind, NewChange, ORG_CONFIG_KEY, StateKey,
@@ -572,20 +572,6 @@ async fn query_password_info() {
     assert_logs_clean();
 }
 
-fn encrypt(public_key: &str, password: &str) -> String {
-    secret(password);
-    let mut rng = password_mgmt_server::entropy::Entropy::seeded(7);
-    let new = NewPassword {
-        identity_id: ABBY,
-        password,
-    };
-    PasswordEncryptor::from_spki_base64(public_key, Scheme::Pkcs1v15)
-        .unwrap()
-        .encrypt(&mut rng, &new)
-        .unwrap()
-        .to_string()
-}
-
 fn change_body(key_id: &str, encrypted: &str) -> Value {
     json!({
         "identityId": ABBY,
@@ -626,7 +612,7 @@ async fn set_password_end_to_end() {
         .body;
         let key_id = info["publicKeyId"].as_str().unwrap();
         let password = "correct horse battery staple 42";
-        let encrypted = encrypt(info["publicKey"].as_str().unwrap(), password);
+        let encrypted = encrypt(info["publicKey"].as_str().unwrap(), ABBY, password);
         for (i, path) in [
             "/v2025/set-password",
             "/beta/set-password",
@@ -745,7 +731,7 @@ async fn set_password_refusals_store_nothing() {
 
         // Forged (the right length, random bytes) and truncated (left-padded, then
         // garbage): every failure to decrypt answers exactly alike but for the tracking id.
-        let good = encrypt(public_key, "a long enough passphrase for the AD");
+        let good = encrypt(public_key, ABBY, "a long enough passphrase for the AD");
         let forged = Base64::encode_string(&[0x5a; 256]);
         let truncated = Base64::encode_string(&Base64::decode_vec(&good).unwrap()[..200]);
         let mut bodies = Vec::new();
@@ -769,7 +755,7 @@ async fn set_password_refusals_store_nothing() {
             ["the encrypted password could not be decrypted"]
         );
         // A password that decrypts but breaks the policy: its broken rules, by counts.
-        let short = encrypt(public_key, "short pw 1");
+        let short = encrypt(public_key, ABBY, "short pw 1");
         let causes = api_error(
             &app.json(
                 "POST",
@@ -875,7 +861,7 @@ async fn set_password_refusals_store_nothing() {
             .unwrap()
             .public_key_id()
             .to_string();
-        let old = encrypt(previous.trim(), "rotated keys fail no one in flight");
+        let old = encrypt(previous.trim(), ABBY, "rotated keys fail no one in flight");
         let r = app
             .json(
                 "POST",

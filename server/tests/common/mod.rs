@@ -115,6 +115,22 @@ pub fn assert_logs_clean() {
     }
 }
 
+/// `password` encrypted for `identity_id` under the served `public_key` (PKCS#1 v1.5, the
+/// test settings' scheme), registered as a secret.
+pub fn encrypt(public_key: &str, identity_id: &str, password: &str) -> String {
+    secret(password);
+    let mut rng = Entropy::seeded(7);
+    let new = password_mgmt::NewPassword {
+        identity_id,
+        password,
+    };
+    password_mgmt::PasswordEncryptor::from_spki_base64(public_key, password_mgmt::Scheme::Pkcs1v15)
+        .unwrap()
+        .encrypt(&mut rng, &new)
+        .unwrap()
+        .to_string()
+}
+
 /// The captured logs.
 pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
