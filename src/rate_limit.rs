@@ -508,6 +508,11 @@ pub(crate) type Nanos = i128;
 /// The last instant `UtcDateTime` represents, in [`Nanos`].
 const MAX_NANOS: Nanos = UtcDateTime::MAX.unix_timestamp_nanos();
 
+// Instants stay within 2^69 ns of the epoch and their differences within 2^70, where
+// `split` is exact and the limiter arithmetic cannot overflow; `time`'s `large-dates`
+// (about 2^75) would break that, and this stops the build instead.
+const _: () = assert!(MAX_NANOS < 1 << 69 && UtcDateTime::MIN.unix_timestamp_nanos() > -(1 << 69));
+
 /// `t` in [`Nanos`].
 pub(crate) const fn nanos(t: UtcDateTime) -> Nanos {
     t.unix_timestamp_nanos()
@@ -524,8 +529,9 @@ pub(crate) fn duration(ns: Nanos) -> Duration {
     Duration::seconds(secs).saturating_add(Duration::nanoseconds(sub.into()))
 }
 
-/// `t` as whole seconds (rounded down) and the nanoseconds past them, saturating the
-/// seconds outside `i64` (no value here comes near).
+/// `t` as whole seconds (rounded down) and the nanoseconds past them. Exact for
+/// `|t| < 2^72` (so for every instant here, below 2^69, and every difference, below 2^70:
+/// see the assertion below); beyond, the seconds saturate.
 ///
 /// Dividing an `i128` by a constant is a library call that costs more than the rest of
 /// a limiter check, so this divides `t >> 9` (rounded down: `t / 2^9`) by `1e9 / 2^9`

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-for tool in curl openssl base64 sed; do
+for tool in curl openssl sed; do
     command -v "$tool" >/dev/null || { echo "demo_check: $tool is missing" >&2; exit 1; }
 done
 cargo build --locked -q -p password-mgmt-server

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `demo`, `keygen`, `import`, `hash-secret`.
+//! The command line: `serve`, `demo`, `keygen`, `import`, `unlock`, `hash-secret`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock, to_millis};
 use crate::config::{ConfigError, Settings, settings_help};
 use crate::directory::Directory;
 use crate::entropy::Entropy;
+use crate::error::ApiError;
 use crate::keys::{SigningKey, new_token_key_file};
 use crate::{Application, StartError, import_directory};
 
@@ -254,7 +255,12 @@ async fn unlock(config: Option<&Path>, tenant: &str, user: &str) -> Result<(), S
     let store = connect(&settings).await?;
     let reset = crate::rows::unlock(&*store, &crate::store::KeyLocks::new(), tenant, user)
         .await
-        .map_err(|e| format!("unlock failed: {e:?}"))?;
+        .map_err(|e| match e {
+            ApiError::Unavailable(detail) | ApiError::Internal(detail) => {
+                format!("unlock failed: {detail}")
+            }
+            other => format!("unlock failed: {other:?}"),
+        })?;
     match reset {
         Some(count) => {
             println!(

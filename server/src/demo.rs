@@ -26,8 +26,14 @@ pub const DEMO_CLIENT_ID: &str = "demo-client";
 pub fn curl_lines(base: &str, secret: &str, dir: &Path) -> String {
     let auth = "-H \"Authorization: Bearer $TOKEN\"";
     let json = "-H 'Content-Type: application/json'";
-    let pem = dir.join("public.pem");
-    let pem = pem.display();
+    // Single-quoted for the shell, whatever the temporary directory's name.
+    let pem = format!(
+        "'{}'",
+        dir.join("public.pem")
+            .display()
+            .to_string()
+            .replace('\'', r"'\''")
+    );
     format!(
         "TOKEN=$(curl -s {base}/oauth/token -d grant_type=client_credentials -d client_id={DEMO_CLIENT_ID} -d client_secret={secret} | sed -E 's/.*\"access_token\":\"([^\"]*)\".*/\\1/')\n\
          curl -s -X PUT {base}/v2025/password-org-config {auth} {json} -d '{{\"digitTokenEnabled\":true,\"digitTokenLength\":8}}'; echo\n\
@@ -35,8 +41,8 @@ pub fn curl_lines(base: &str, secret: &str, dir: &Path) -> String {
          curl -s -X POST {base}/v2025/query-password-info {auth} {json} -d '{{\"userName\":\"Abby.Smith\",\"sourceName\":\"My-AD\"}}'; echo\n\
          CODE=$(curl -s -X POST {base}/v2025/generate-password-reset-token/digit {auth} {json} -d '{{\"userId\":\"Abby.Smith\"}}' | sed -E 's/.*\"digitToken\":\"([0-9]*)\".*/\\1/'); echo \"code: $CODE\"\n\
          KEY=$(curl -s {base}/reset-password/v1/public-key); KEY_ID=$(echo \"$KEY\" | sed -E 's/.*\"publicKeyId\":\"([^\"]*)\".*/\\1/')\n\
-         echo \"$KEY\" | sed -E 's/.*\"publicKey\":\"([^\"]*)\".*/\\1/' | base64 -d | openssl pkey -pubin -inform DER -out '{pem}'\n\
-         ENC=$(printf '%s' 'Summer-Breeze-2026!' | openssl pkeyutl -encrypt -pubin -inkey '{pem}' | base64 -w0)\n\
+         echo \"$KEY\" | sed -E 's/.*\"publicKey\":\"([^\"]*)\".*/\\1/' | openssl base64 -d -A | openssl pkey -pubin -inform DER -out {pem}\n\
+         ENC=$(printf '%s' 'Summer-Breeze-2026!' | openssl pkeyutl -encrypt -pubin -inkey {pem} | openssl base64 -A)\n\
          curl -s -X POST {base}/reset-password/v1/digit-token {json} -d \"{{\\\"tenant\\\":\\\"acme\\\",\\\"userId\\\":\\\"Abby.Smith\\\",\\\"digitToken\\\":\\\"$CODE\\\",\\\"publicKeyId\\\":\\\"$KEY_ID\\\",\\\"encryptedPassword\\\":\\\"$ENC\\\"}}\"; echo\n"
     )
 }

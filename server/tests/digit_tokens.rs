@@ -17,6 +17,7 @@ mod common;
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use common::*;
@@ -24,6 +25,10 @@ use password_mgmt::time::Duration;
 use password_mgmt::{PasswordEncryptor, Scheme, UserState};
 use password_mgmt_server::hashing::verify_blocking;
 use password_mgmt_server::rows;
+use password_mgmt_server::store::{
+    Batch, BoxFuture, Claim, Committed, Credential, PasswordChange, Settle, StateKey, Store,
+    StoreResult,
+};
 use serde_json::{Value, json};
 
 const GENERATE: &str = "/v2025/generate-password-reset-token/digit";
@@ -484,7 +489,14 @@ async fn limits_on_redemption_answer_429_and_a_lockout_403() {
         let r = redeem(&other, &redeem_body(&key_id, &good, "Abby.Smith", &code)).await;
         let causes = api_error(&r, 403, "403 Forbidden");
         assert!(causes[0].contains("help desk"), "{causes:?}");
-        // And no token is issued until an unlock.
+        // And no token is issued until an unlock; the refusal still counts against the
+        // client's limit (its limiter's row changes).
+        let client = [StateKey::new(
+            "acme",
+            password_mgmt_server::store::Kind::Client,
+            "client:external",
+        )];
+        let before = app.state.store().read(&client).await.unwrap();
         let r = app
             .json(
                 "POST",
@@ -494,6 +506,9 @@ async fn limits_on_redemption_answer_429_and_a_lockout_403() {
             )
             .await;
         api_error(&r, 403, "403 Forbidden");
+        let after = app.state.store().read(&client).await.unwrap();
+        assert!(before[0].is_some(), "the first generate counted");
+        assert_ne!(before, after, "the refused generate counted");
         // The help desk's unlock (`password-mgmt-server unlock`) resets the 4 and keeps the
         // live token: it redeems (from the second node, past the first's address limit).
         let unlock = || {
@@ -739,5 +754,117 @@ async fn nodes_a_few_seconds_apart_keep_every_limit() {
         let r = redeem(&behind, &redeem_body(&key_id, &good, "Abby.Smith", &code)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
+    assert_logs_clean();
+}
+
+/// A store whose next read of one key answers stale bytes once (then everything passes
+/// through): what a redemption sees when the state changes between its first look and
+/// its transaction.
+#[derive(Debug)]
+struct StaleOnce {
+    inner: Arc<dyn Store>,
+    key: StateKey,
+    stale: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl Store for StaleOnce {
+    fn read<'a>(
+        &'a self,
+        keys: &'a [StateKey],
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<Vec<u8>>>>> {
+        Box::pin(async move {
+            let mut values = self.inner.read(keys).await?;
+            if let Some(stale) = self.stale.lock().unwrap().take() {
+                let i = keys.iter().position(|k| *k == self.key).unwrap();
+                values[i] = Some(stale);
+            }
+            Ok(values)
+        })
+    }
+    fn commit<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, StoreResult<Committed>> {
+        self.inner.commit(batch)
+    }
+    fn change<'a>(
+        &'a self,
+        t: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<PasswordChange>>> {
+        self.inner.change(t, id)
+    }
+    fn due_changes(&self, now: i64, limit: u32) -> BoxFuture<'_, StoreResult<Vec<PasswordChange>>> {
+        self.inner.due_changes(now, limit)
+    }
+    fn claim_change<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, StoreResult<bool>> {
+        self.inner.claim_change(claim)
+    }
+    fn settle_change<'a>(&'a self, settle: &'a Settle) -> BoxFuture<'a, StoreResult<bool>> {
+        self.inner.settle_change(settle)
+    }
+    fn credential<'a>(
+        &'a self,
+        t: &'a str,
+        source: &'a str,
+        account: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<Credential>>> {
+        self.inner.credential(t, source, account)
+    }
+    fn import_directory<'a>(
+        &'a self,
+        d: &'a [(String, String)],
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        self.inner.import_directory(d, now)
+    }
+    fn directory(&self) -> BoxFuture<'_, StoreResult<Vec<(String, String)>>> {
+        self.inner.directory()
+    }
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        self.inner.ping()
+    }
+}
+
+/// The first look of a redemption sees the user locked out (as just before a help desk's
+/// unlock), the transaction sees the unlocked state: the right code with a good password
+/// still sets the password (the route looks again and hashes), never a 500.
+#[tokio::test]
+async fn a_state_that_changes_between_the_look_and_the_transaction_is_looked_at_again() {
+    let first = spawn_app_with(&Backend::SqliteMemory, None, lax).await;
+    enable(&first, "acme").await;
+    let code = generate(&first, "Abby.Smith").await;
+    let (key_id, key) = public_key(&first).await;
+    let good = encrypt(&key, "Abby.Smith", GOOD_PASSWORD);
+    // The stored state, with 100 wrong codes in a row (the cap of `lax`): locked out.
+    let user = rows::user_key("acme", "Abby.Smith");
+    let mut locked = first
+        .state
+        .store()
+        .read(std::slice::from_ref(&user))
+        .await
+        .unwrap()[0]
+        .clone()
+        .unwrap();
+    let at = locked.len() - 2;
+    locked[at..].copy_from_slice(&100u16.to_be_bytes());
+    assert!(
+        UserState::decode(&locked)
+            .unwrap()
+            .is_locked_out(&"consecutive 100".parse().unwrap())
+    );
+    let store = Arc::new(StaleOnce {
+        inner: Arc::clone(first.state.store()),
+        key: user,
+        stale: std::sync::Mutex::new(Some(locked)),
+    });
+    let node = spawn_app_with(&Backend::SqliteMemory, Some(store), lax).await;
+    let r = redeem(&node, &redeem_body(&key_id, &good, "Abby.Smith", &code)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["state"], "FINISHED");
+    assert!(
+        user_state(&first, "Abby.Smith")
+            .await
+            .record()
+            .unwrap()
+            .is_used()
+    );
     assert_logs_clean();
 }

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | 200 | `digitToken` (a string) and `requestId` |
 //! | 400 | invalid `userId`, `length` or `durationMinutes` (every problem at once), or `userId` names no user of the org |
-//! | 401 / 403 | bearer token missing or invalid / scope missing, digit tokens disabled, or the user locked out after 100 failed codes in a row |
+//! | 401 / 403 | bearer token missing or invalid / scope missing, digit tokens disabled, or the user locked out at the cap on failed codes in a row (`limits.user`, 100 by default) |
 //! | 429 | the user's or the client's request limit (`Retry-After`) |
 //! | 500 / 503 | internal fault / database unavailable or contention |
 
@@ -88,14 +88,18 @@ pub async fn generate(
             );
             return Ok((batch, Err(ApiError::TooManyRequests { retry_after })));
         }
-        let issuance = rows::user_state(user)?.issue(
+        let issuance = match rows::user_state(user)?.issue(
             &mut state.rng(),
             state.token_keys(),
             &subject,
             &params,
             &limits.user,
             now,
-        )?;
+        ) {
+            Ok(issuance) => issuance,
+            // A refusal (a user locked out) still counts against the client's limit.
+            Err(e) => return Ok((batch, Err(e.into()))),
+        };
         if let Some(update) = issuance.update() {
             batch
                 .writes

@@ -9,7 +9,9 @@
 //! feature, and must satisfy every such source's policy.
 //!
 //! # The order of things, and what each outcome says
-//! 1. The client address's redemption limit (`limits.redeem_per_address`): 429.
+//! 1. One read of the user's state and the address's limiter, whatever the request (the
+//!    same round trips for a known or unknown user, a good or a bad password); the
+//!    address's redemption limit (`limits.redeem_per_address`): 429.
 //! 2. The password is decrypted and checked (UTF-8, every policy) off the async runtime.
 //!    Its verdict is kept, not yet answered.
 //! 3. The code is verified against the user's state (an unknown user has the fresh state:
@@ -19,7 +21,10 @@
 //!    is counted and answered as wrong, so that a wrong code never says whether the
 //!    password would have passed. A right code with a good password is hashed (Argon2id)
 //!    first and then used, in one transaction with the credentials and the change records
-//!    (`FINISHED` at once for the server's own credentials table).
+//!    (`FINISHED` at once for the server's own credentials table). The look that decides
+//!    whether to hash reads the state of step 1; should the transaction accept a code that
+//!    look refused (an unlock in between), nothing is written and the route looks again,
+//!    once (then 503).
 //!
 //! | status | body | when |
 //! |---|---|---|
@@ -27,9 +32,9 @@
 //! | 400 | the API's error body, cause `the code is wrong or has expired` | a wrong, malformed, expired, used or locked code, no code issued, an unknown user or tenant |
 //! | 400 | cause `the encrypted password could not be decrypted` | the code is right, the password did not decrypt (the code stays live) |
 //! | 400 | one cause per broken policy rule | the code is right, the password breaks a policy (the code stays live) |
-//! | 400 | one cause per missing or invalid field | a field missing, a `publicKeyId` this server does not hold |
+//! | 400 | one cause per missing or invalid field | a field missing, a `digitToken` over 64 bytes (refused before anything is counted), a `publicKeyId` this server does not hold |
 //! | 400 | cause: no account to set | the code is right (and stays live), but the user has no account on a source with the PASSWORD feature |
-//! | 403 | cause: locked out | 100 failed codes in a row: only the help desk can unlock |
+//! | 403 | cause: locked out | the cap on failed codes in a row (`limits.user`, 100 by default): only the help desk can unlock (`password-mgmt-server unlock`) |
 //! | 429 | `{"message": "Rate Limit Exceeded"}`, `Retry-After` | the address's limit, or the user's guess budget |
 //! | 500 / 503 | the API's error body, no cause | internal fault / database unavailable |
 //!
@@ -164,16 +169,16 @@ pub async fn redeem(
         purpose: Purpose::PASSWORD_RESET,
     };
     let limits = *state.limits();
+    let user_key = rows::user_key(tenant, user_id);
     let address_key = StateKey::new(tenant, Kind::Address, peer.ip().to_string());
+    let keys = [user_key.clone(), address_key.clone()];
 
-    // 1. The address's limit, before any expensive work (checked again, and counted, in
-    //    the final transaction).
-    let stored = state
-        .store()
-        .read(std::slice::from_ref(&address_key))
-        .await?;
-    let stored = stored.first().cloned().flatten();
-    if let Some(retry_after) = rows::limiter(stored.as_deref())?
+    // 1. One read of the user's state and the address's limiter, for every request: the
+    //    same round trips whatever the user or the password. The address's limit comes
+    //    before any expensive work (checked again, and counted, in the final transaction).
+    let mut values = state.store().read(&keys).await?;
+    let address = values.get(1).cloned().flatten();
+    if let Some(retry_after) = rows::limiter(address.as_deref())?
         .peek(&limits.per_address, state.now())
         .retry_after()
     {
@@ -230,12 +235,12 @@ pub async fn redeem(
     let accounts = targets(&state, tenant, identity.map(|i| i.id.as_str())).accounts;
     let use_code = matches!(verdict, Password::Good(_)) && !accounts.is_empty();
 
-    // 3. The code. First a look that changes nothing, so that Argon2id runs only for a
-    //    right code; then the real verification in the one transaction.
-    let user_key = rows::user_key(tenant, user_id);
-    let keys = [user_key.clone(), address_key.clone()];
-    let hashes = if use_code {
-        let values = state.store().read(std::slice::from_ref(&user_key)).await?;
+    // 3. The code. First a look at the state read in step 1 that changes nothing, so that
+    //    Argon2id runs only for a right code; then the real verification in the one
+    //    transaction. Should the state change in between so that the look missed a code
+    //    the transaction accepts (an unlock, a budget refilling), look again, once.
+    let mut looked_again = false;
+    let result = loop {
         let probe = rows::user_state(values.first().and_then(Option::as_deref))?
             .verify_without_using(
                 state.token_keys(),
@@ -244,86 +249,102 @@ pub async fn redeem(
                 &limits.user,
                 state.now(),
             )?;
-        if probe.stored() == Outcome::Accepted {
-            let Password::Good(password) = &verdict else {
-                return Err(ApiError::internal("a good password went missing"));
-            };
-            let mut hashes = Vec::with_capacity(accounts.len());
-            for _ in &accounts {
-                hashes.push(state.hasher().hash(password.clone(), state.rng()).await?);
-            }
-            Some(hashes)
-        } else {
-            None
-        }
-    } else {
-        None
-    };
-
-    let result = read_modify_write(&**state.store(), state.key_locks(), &keys, |values| {
-        let now = state.now();
-        let [user, address] = values else {
-            return Err(ApiError::internal(
-                "the store read a different number of keys",
-            ));
-        };
-        let (user, address) = (user.as_deref(), address.as_deref());
-        let mut batch = Batch::default();
-        let check = rows::limiter(address)?.check(&limits.per_address, now);
-        if let Some(update) = check.update() {
-            batch
-                .writes
-                .push(rows::limiter_write(address_key.clone(), address, update)?);
-        }
-        if let Some(retry_after) = check.limited() {
-            return Ok((batch, Err(ApiError::TooManyRequests { retry_after })));
-        }
-        let user_state = rows::user_state(user)?;
-        let verification = match &hashes {
-            Some(_) => {
-                user_state.verify(state.token_keys(), &subject, &candidate, &limits.user, now)?
-            }
-            None => user_state.verify_without_using(
-                state.token_keys(),
-                &subject,
-                &candidate,
-                &limits.user,
-                now,
-            )?,
-        };
-        if let Some(update) = verification.update() {
-            batch
-                .writes
-                .push(rows::user_write(user_key.clone(), user, update)?);
-        }
-        let lead = verification.clock_lead();
-        // The update is in this batch, and nothing is acted on unless the batch commits
-        // (`read_modify_write` hands the result over only then): the changes below join
-        // the same transaction.
-        let outcome = verification.stored();
-        let mut changes = Vec::new();
-        if outcome == Outcome::Accepted
-            && let Some(hashes) = &hashes
-        {
-            let identity_id = identity.map_or("", |i| i.id.as_str());
-            for ((source_id, account_id), phc) in accounts.iter().zip(hashes) {
-                let mut change =
-                    new_change(&state, tenant, identity_id, source_id, account_id, None)?;
-                match state
-                    .sink()
-                    .transactional_write(&change, phc, to_millis(now))
-                {
-                    Some(write) => batch.credentials.push(write),
-                    None => change.pending_hash = Some(phc.clone()),
+        let hashes = match &verdict {
+            Password::Good(password) if use_code && probe.stored() == Outcome::Accepted => {
+                let mut hashes = Vec::with_capacity(accounts.len());
+                for _ in &accounts {
+                    hashes.push(state.hasher().hash(password.clone(), state.rng()).await?);
                 }
-                changes.push(change.clone());
-                batch.changes.push(change);
+                Some(hashes)
+            }
+            _ => None,
+        };
+        let step = read_modify_write(&**state.store(), state.key_locks(), &keys, |values| {
+            let now = state.now();
+            let [user, address] = values else {
+                return Err(ApiError::internal(
+                    "the store read a different number of keys",
+                ));
+            };
+            let (user, address) = (user.as_deref(), address.as_deref());
+            let mut batch = Batch::default();
+            let check = rows::limiter(address)?.check(&limits.per_address, now);
+            if let Some(update) = check.update() {
+                batch
+                    .writes
+                    .push(rows::limiter_write(address_key.clone(), address, update)?);
+            }
+            if let Some(retry_after) = check.limited() {
+                return Ok((batch, Err(ApiError::TooManyRequests { retry_after })));
+            }
+            let user_state = rows::user_state(user)?;
+            let verification = match &hashes {
+                Some(_) => user_state.verify(
+                    state.token_keys(),
+                    &subject,
+                    &candidate,
+                    &limits.user,
+                    now,
+                )?,
+                None => user_state.verify_without_using(
+                    state.token_keys(),
+                    &subject,
+                    &candidate,
+                    &limits.user,
+                    now,
+                )?,
+            };
+            if let Some(update) = verification.update() {
+                batch
+                    .writes
+                    .push(rows::user_write(user_key.clone(), user, update)?);
+            }
+            let lead = verification.clock_lead();
+            // The update is in this batch, and nothing is acted on unless the batch commits
+            // (`read_modify_write` hands the result over only then): the changes below join
+            // the same transaction.
+            let outcome = verification.stored();
+            if use_code && hashes.is_none() && outcome == Outcome::Accepted {
+                // The look missed a right code (`verify_without_using` accepted it, so
+                // there is no update to lose): write nothing, and look again.
+                return Ok((Batch::default(), Ok(Step::LookAgain)));
+            }
+            let mut changes = Vec::new();
+            if outcome == Outcome::Accepted
+                && let Some(hashes) = &hashes
+            {
+                let identity_id = identity.map_or("", |i| i.id.as_str());
+                for ((source_id, account_id), phc) in accounts.iter().zip(hashes) {
+                    let mut change =
+                        new_change(&state, tenant, identity_id, source_id, account_id, None)?;
+                    match state
+                        .sink()
+                        .transactional_write(&change, phc, to_millis(now))
+                    {
+                        Some(write) => batch.credentials.push(write),
+                        None => change.pending_hash = Some(phc.clone()),
+                    }
+                    changes.push(change.clone());
+                    batch.changes.push(change);
+                }
+            }
+            Ok((batch, Ok(Step::Done(outcome, lead, changes))))
+        })
+        .await?
+        .ok_or_else(|| ApiError::Unavailable("redeem: too much contention".into()))??;
+        match step {
+            Step::Done(outcome, lead, changes) => break (outcome, lead, changes),
+            Step::LookAgain if !looked_again => {
+                looked_again = true;
+                values = state.store().read(&keys).await?;
+            }
+            Step::LookAgain => {
+                return Err(ApiError::Unavailable(
+                    "redeem: the user's state kept changing".into(),
+                ));
             }
         }
-        Ok((batch, Ok((outcome, lead, changes))))
-    })
-    .await?
-    .ok_or_else(|| ApiError::Unavailable("redeem: too much contention".into()))??;
+    };
 
     let (outcome, lead, changes) = result;
     tracing::info!(outcome = outcome.as_str(), "redeem: code verified");
@@ -334,6 +355,15 @@ pub async fn redeem(
         );
     }
     answer(&state, outcome, verdict, changes, use_code)
+}
+
+/// What the transaction of step 3 concluded.
+enum Step {
+    /// The outcome (stored), the clock lead, and the changes recorded with it.
+    Done(Outcome, password_mgmt::time::Duration, Vec<NewChange>),
+    /// The transaction would accept a code the look before it refused: nothing was
+    /// written; look again (and hash) first.
+    LookAgain,
 }
 
 /// The response for an outcome, as the [module docs](self) list them.
