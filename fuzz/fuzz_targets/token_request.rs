@@ -1,11 +1,12 @@
 //! `DigitTokenRequest::resolve` from an arbitrary user id, length and duration, against an
-//! arbitrary org config; then `issue` and `verify` with the resolved parameters.
+//! arbitrary org config; then `UserState::issue` and `verify` with the resolved parameters.
 //!
 //! Properties: a disabled org refuses first; otherwise the request resolves exactly when the
 //! user id is not blank and at most 256 bytes and the given values are in range, and every
 //! problem is named once; resolved values are the given ones or the org's; the wire type
 //! resolves the same way; a token issued with the parameters has the resolved length and
-//! lifetime and is accepted by `verify` for that user only.
+//! lifetime and is accepted by `verify` for that user only (the stored state's update
+//! taken as the service would store it).
 //!
 //! Input: `org config (17 bytes, see password_mgmt_fuzz::raw_config) | flags (1) |
 //! length (8, i64 BE) | minutes (8, i64 BE) | RNG seed (8) | Unix seconds (8, i64 BE,
@@ -17,7 +18,8 @@
 use libfuzzer_sys::fuzz_target;
 use password_mgmt::time::{Duration, UtcDateTime};
 use password_mgmt::{
-    AttemptLimit, DigitTokenRequest, Error, Outcome, PasswordOrgConfig, ViolationKind, issue, wire,
+    AttemptLimit, Candidate, DigitTokenRequest, Error, Outcome, PasswordOrgConfig, Purpose,
+    Subject, UserLimits, UserState, ViolationKind, wire,
 };
 use password_mgmt_fuzz::{Reader, raw_config, rng, token_key, user_id_ok};
 
@@ -105,28 +107,58 @@ fuzz_target!(|data: &[u8]| {
     let secs = UtcDateTime::MIN.unix_timestamp() + now_secs.rem_euclid(span);
     let now = UtcDateTime::from_unix_timestamp(secs).unwrap();
     let key = token_key();
-    let issued = match issue(&mut rng(seed), &key, request.user_id, &params, now) {
-        Ok(issued) => issued,
+    let subject = |user| Subject {
+        tenant: "acme",
+        user,
+        purpose: Purpose::PASSWORD_RESET,
+    };
+    let limits = UserLimits::default();
+    let issuance = match UserState::new().issue(
+        &mut rng(seed),
+        &key,
+        &subject(request.user_id),
+        &params,
+        &limits,
+        now,
+    ) {
+        Ok(issuance) => issuance,
         Err(Error::TimeOutOfRange) => {
             assert!(now.checked_add(params.ttl().as_duration()).is_none());
             return;
         }
         Err(other) => panic!("issue failed: {other}"),
     };
+    let state = issuance
+        .update()
+        .map(|update| UserState::decode(update.replacement()).unwrap());
+    let issued = match issuance.stored() {
+        Ok(issued) => issued,
+        // At the end of time the request limiter cannot advance, and refuses.
+        Err(Error::RateLimited { .. }) => {
+            assert!(now.checked_add(Duration::hours(1)).is_none());
+            return;
+        }
+        Err(other) => panic!("issue failed: {other}"),
+    };
+    let state = state.expect("an issued token is stored");
     let token = issued.token.as_str();
     assert_eq!(token.len(), usize::from(params.length().get()));
     assert!(token.bytes().all(|b| b.is_ascii_digit()));
-    assert_eq!(issued.record.ttl(), params.ttl());
-    assert_eq!(issued.record.expires_at(), now + params.ttl().as_duration());
-    let last = issued.record.expires_at() - Duration::NANOSECOND;
-    let check = issued
-        .record
-        .verify(&key, request.user_id, token, last)
+    let record = state.record().expect("the record");
+    assert_eq!(record.ttl(), params.ttl());
+    assert_eq!(record.expires_at(), now + params.ttl().as_duration());
+    assert_eq!(issued.expires_at, record.expires_at());
+    let last = record.expires_at() - Duration::NANOSECOND;
+    let candidate = Candidate::new(token).unwrap();
+    let check = state
+        .verify(&key, &subject(request.user_id), &candidate, &limits, last)
         .unwrap();
-    assert_eq!(check.outcome, Outcome::Accepted);
+    assert_eq!(check.stored(), Outcome::Accepted);
     let other_user = format!("{}.", request.user_id);
     if user_id_ok(&other_user) {
-        let check = issued.record.verify(&key, &other_user, token, now).unwrap();
-        assert!(matches!(check.outcome, Outcome::Mismatch { .. }));
+        let check = state
+            .verify(&key, &subject(&other_user), &candidate, &limits, now)
+            .unwrap();
+        assert!(matches!(check.stored(), Outcome::Mismatch { .. }));
     }
 });
