@@ -104,7 +104,6 @@ struct Row {
     id: String,
     account: String,
     state: String,
-    created_at: i64,
 }
 
 /// Direct access to the database, to check what the server stored.
@@ -115,19 +114,14 @@ enum Db {
 
 impl Db {
     async fn changes(&self) -> Vec<Row> {
-        let sql = "SELECT id, account_id, state, created_at FROM password_changes \
+        let sql = "SELECT id, account_id, state FROM password_changes \
                    WHERE tenant = 'acme' ORDER BY created_at, id";
-        let rows: Vec<(String, String, String, i64)> = match self {
+        let rows: Vec<(String, String, String)> = match self {
             Self::Pg(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
             Self::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
         };
         rows.into_iter()
-            .map(|(id, account, state, created_at)| Row {
-                id,
-                account,
-                state,
-                created_at,
-            })
+            .map(|(id, account, state)| Row { id, account, state })
             .collect()
     }
 
@@ -865,4 +859,317 @@ async fn killed_mid_request(backend: &Backend, kill_after: usize) {
     );
     assert_no_secret_in("node A's log", &a.log());
     assert_no_secret_in("node B's log", &b.log());
+}
+
+// ---------------------------------------------------------------- 3. graceful shutdown
+
+/// A PUT of the org config whose head is sent whole and whose body stops after
+/// `sent` bytes.
+async fn partial_put(addr: SocketAddr, token: &str, body: &str, sent: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT {ORG} HTTP/1.1\r\nHost: faults\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..sent]
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// SIGTERM to the binary while two requests are in flight (one slow client still
+/// sending its body, one stalled): new connections are refused at once, the slow one is
+/// answered 200 when its body arrives, the stalled one 408 at the body timeout, and then
+/// the process exits 0.
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0() {
+    let (store, _db, url) = shared_db(&Backend::SqliteFile).await;
+    let app = spawn_app_with(&Backend::SqliteFile, Some(store), |s| {
+        s.server.request_body_timeout_seconds = 3;
+    })
+    .await;
+    let mut server = ServerProcess::start(&server_config(&app, &url));
+    let token = rs256(&claims(unix_now(), "acme", "sp:scopes:all"));
+    let body = text(&json!({"digitTokenEnabled": true, "digitTokenLength": 9}));
+    let mut slow = partial_put(server.addr, &token, &body, 10).await;
+    let mut stalled = partial_put(server.addr, &token, &body, 10).await;
+    let stalled_since = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.terminate();
+    let terminated = Instant::now();
+    let mut refused = None;
+    for _ in 0..150 {
+        match TcpStream::connect(server.addr).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                refused = Some(terminated.elapsed());
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let refused = refused.expect("new connections are refused after SIGTERM");
+    assert!(
+        server.wait_exit(Duration::ZERO).is_none(),
+        "still serving the requests in flight"
+    );
+    // The slow client finishes its body: answered in full.
+    slow.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let r = read_response(&mut slow, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["digitTokenLength"], 9, "{}", r.text);
+    // The stalled one: the body timeout's 408, with the API's body.
+    let r = read_response(&mut stalled, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 408, "{}", r.text);
+    assert_eq!(r.body["detailCode"], "408 Request Timeout", "{}", r.text);
+    let answered = stalled_since.elapsed();
+    assert!(answered >= Duration::from_millis(2900), "{answered:?}");
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("it exits once the requests in flight are answered");
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    let log = server.log();
+    assert!(
+        log.contains("shutting down: finishing requests in flight"),
+        "{log}"
+    );
+    assert_no_secret_in("the server's log", &log);
+    // The slow client's update is stored.
+    let r = app.get(ORG, &app.admin("acme")).await;
+    assert_eq!(r.body["digitTokenLength"], 9, "{}", r.text);
+    println!(
+        "SIGTERM: new connections refused {refused:?} after it, \
+         answered the stalled one 408 at {answered:?}, exited 0"
+    );
+}
+
+// ---------------------------------------------------------------- 4. slow and abusive clients
+
+/// A request head sent a byte every 200 ms, never finished: when (if) the server
+/// closed the connection, before `until`.
+async fn trickle_head(addr: SocketAddr, until: Instant) -> Option<Duration> {
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = b"GET /healthz HTTP/1.1\r\nHost: faults\r\nX-Slow: ";
+    let mut buf = [0u8; 256];
+    let mut at = 0usize;
+    while Instant::now() < until {
+        let byte = head.get(at).copied().unwrap_or(b'a');
+        at += 1;
+        if stream.write_all(&[byte]).await.is_err() {
+            return Some(start.elapsed());
+        }
+        tokio::select! {
+            read = stream.read(&mut buf) => {
+                // The server closed it (0 bytes, or an error) or answered.
+                let _ = read;
+                return Some(start.elapsed());
+            }
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    None
+}
+
+/// A PUT whose body of 200 bytes comes a byte every 200 ms: the answer, and when it
+/// came.
+async fn trickle_body(addr: SocketAddr, token: String) -> (u16, Value, Duration) {
+    let start = Instant::now();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "PUT {ORG} HTTP/1.1\r\nHost: faults\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\nConnection: close\r\n\r\n"
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        for _ in 0..200 {
+            if write.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), read.read_to_end(&mut out)).await;
+    writer.abort();
+    let r = parse_response(&out).expect("an answer");
+    (r.status, r.body, start.elapsed())
+}
+
+/// Bad requests in a loop until `until`, each over a fresh connection: malformed JSON,
+/// a bad bearer token, a body over the limit, a wrong code, a wrong Content-Type. Counts
+/// each answer as expected or not.
+async fn flood(
+    addr: SocketAddr,
+    token: String,
+    key_id: String,
+    until: Instant,
+    k: usize,
+) -> (usize, Vec<String>) {
+    let mut sent = 0;
+    let mut unexpected = Vec::new();
+    while Instant::now() < until {
+        let kind = (sent + k) % 5;
+        sent += 1;
+        let (status, detail, r) = match kind {
+            0 => (
+                400,
+                "400.1 Bad Request Content",
+                http(addr, "POST", SET, Some(&token), Some("{\"identityId\": ")).await,
+            ),
+            1 => (
+                401,
+                "",
+                http(addr, "GET", ORG, Some("not.a.jwt"), None).await,
+            ),
+            2 => {
+                // Over the limit (4096 bytes): refused on its Content-Length, before a
+                // byte of the body is read.
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let head = format!(
+                    "POST {SET} HTTP/1.1\r\nHost: faults\r\nAuthorization: Bearer {token}\r\n\
+                     Content-Type: application/json\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n"
+                );
+                stream.write_all(head.as_bytes()).await.unwrap();
+                (
+                    413,
+                    "413 Payload Too Large",
+                    read_response(&mut stream, Duration::from_secs(10)).await,
+                )
+            }
+            3 => (
+                400,
+                "400.1 Bad Request Content",
+                http(
+                    addr,
+                    "POST",
+                    REDEEM,
+                    None,
+                    Some(&text(&redeem_body(&key_id, "AAAA", "Abby.Smith", "000000"))),
+                )
+                .await,
+            ),
+            _ => {
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let body = "{\"digitTokenEnabled\": true}";
+                let head = format!(
+                    "PUT {ORG} HTTP/1.1\r\nHost: faults\r\nAuthorization: Bearer {token}\r\n\
+                     Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).await.unwrap();
+                (
+                    400,
+                    "400.1 Bad Request Content",
+                    read_response(&mut stream, Duration::from_secs(10)).await,
+                )
+            }
+        };
+        match r {
+            Ok(r)
+                if r.status == status && (detail.is_empty() || r.body["detailCode"] == detail) => {}
+            Ok(r) => unexpected.push(format!("kind {kind}: {} {}", r.status, r.text)),
+            Err(e) => unexpected.push(format!("kind {kind}: {e}")),
+        }
+    }
+    (sent, unexpected)
+}
+
+/// 100 connections trickling a request head a byte at a time, 50 trickling a body, and
+/// four clients flooding bad requests, beside one good client. The body timeout (2 s)
+/// and the body limit hold (408, 413 as documented), a trickled head is cut off at the
+/// same timeout, and the good client's p99 stays under 2 s: a generous bound that
+/// detects starvation (requests queued behind the attackers), not speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_abusive_clients_do_not_starve_a_good_one() {
+    let app = spawn_app_with(&Backend::SqliteMemory, None, |s| {
+        lax(s);
+        s.server.request_body_timeout_seconds = 2;
+        s.server.request_timeout_seconds = 10;
+    })
+    .await;
+    let token = app.admin("acme");
+    let r = app
+        .call("GET", "/reset-password/v1/public-key", None, None, "")
+        .await;
+    let key_id = r.body["publicKeyId"].as_str().unwrap().to_owned();
+    let server = password_mgmt_server::Application::with_state(app.state.clone())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let until = Instant::now() + Duration::from_secs(6);
+    let heads: Vec<_> = (0..100)
+        .map(|_| tokio::spawn(trickle_head(addr, until)))
+        .collect();
+    let bodies: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(trickle_body(addr, token.clone())))
+        .collect();
+    let floods: Vec<_> = (0..4)
+        .map(|k| tokio::spawn(flood(addr, token.clone(), key_id.clone(), until, k)))
+        .collect();
+    let mut latencies = Vec::new();
+    while Instant::now() < until {
+        let t = Instant::now();
+        let r = http(addr, "GET", ORG, Some(&token), None).await.unwrap();
+        latencies.push(t.elapsed());
+        assert_eq!(r.status, 200, "{}", r.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut flooded = 0;
+    for f in floods {
+        let (sent, unexpected) = f.await.unwrap();
+        assert!(unexpected.is_empty(), "{unexpected:?}");
+        flooded += sent;
+    }
+    for b in bodies {
+        let (status, body, after) = b.await.unwrap();
+        assert_eq!(status, 408, "{body}");
+        assert_eq!(body["detailCode"], "408 Request Timeout", "{body}");
+        assert!(
+            after < Duration::from_secs(5),
+            "408 at the body timeout, not {after:?}"
+        );
+    }
+    let mut cut_heads = Vec::new();
+    for h in heads {
+        cut_heads.push(h.await.unwrap());
+    }
+    latencies.sort();
+    let p99 = latencies[(latencies.len() * 99).div_ceil(100) - 1];
+    println!(
+        "slow clients: {} good requests beside {flooded} bad ones, p50 {:?}, p99 {p99:?}, max {:?}; \
+         50 trickled bodies answered 408; {} of 100 trickled heads cut off, the last after {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies.last().unwrap(),
+        cut_heads.iter().flatten().count(),
+        cut_heads.iter().flatten().max()
+    );
+    assert!(latencies.len() >= 20, "the good client got through");
+    assert!(
+        p99 < Duration::from_secs(2),
+        "the good client starved: p99 {p99:?}"
+    );
+    for (i, cut) in cut_heads.iter().enumerate() {
+        let cut = cut.unwrap_or_else(|| panic!("head {i}: still open after 6 s"));
+        assert!(
+            cut < Duration::from_secs(5),
+            "head {i} cut off only after {cut:?}"
+        );
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    assert_logs_clean();
 }
