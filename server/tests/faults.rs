@@ -1173,3 +1173,125 @@ async fn slow_and_abusive_clients_do_not_starve_a_good_one() {
         .unwrap();
     assert_logs_clean();
 }
+
+// ---------------------------------------------------------------- 5. clocks apart
+
+// Every limit under clocks 3 s apart: digit_tokens.rs,
+// `nodes_a_few_seconds_apart_keep_every_limit` (not repeated here). What it leaves out:
+// the order of password changes recorded by nodes whose clocks disagree.
+
+/// set-password for Abby's My-AD account on `node`, waited for until `FINISHED`.
+async fn set_abby(node: &TestApp, key: &(String, String), password: &str) -> String {
+    let body = json!({
+        "identityId": ABBY,
+        "encryptedPassword": encrypt(&key.1, ABBY, password),
+        "publicKeyId": key.0,
+        "accountId": ABBY_AD_ACCOUNT,
+        "sourceId": MY_AD,
+    });
+    let token = node.admin("acme");
+    let r = node.json("POST", SET, &token, &body).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let id = r.body["requestId"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        let status = node
+            .get(&format!("/v2025/password-change-status/{id}"), &token)
+            .await;
+        if status.body["state"] == "FINISHED" {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("change {id} not FINISHED");
+}
+
+/// Two nodes 3 s apart (within the 5 s tolerance): a password set on the node ahead and,
+/// a second later, another set on the node behind (whose clock still reads before the
+/// first change): the later one is in force, by set-password and by a digit token
+/// redeemed on the node behind. Each is answered FINISHED, so an older password left in
+/// place would be a change lost.
+#[tokio::test]
+async fn the_later_password_change_wins_on_nodes_a_few_seconds_apart() {
+    for backend in backends() {
+        let ahead = spawn_app_with(&backend, None, lax).await;
+        let r = ahead
+            .json(
+                "PUT",
+                ORG,
+                &ahead.admin("acme"),
+                &json!({"digitTokenEnabled": true}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let behind = second_node(&ahead, password_mgmt::time::Duration::seconds(-3)).await;
+        let r = ahead
+            .call("GET", "/reset-password/v1/public-key", None, None, "")
+            .await;
+        let key = (
+            r.body["publicKeyId"].as_str().unwrap().to_owned(),
+            r.body["publicKey"].as_str().unwrap().to_owned(),
+        );
+        let second = || {
+            ahead.clock.advance(password_mgmt::time::Duration::SECOND);
+            behind.clock.advance(password_mgmt::time::Duration::SECOND);
+        };
+        let in_force = || async {
+            ahead
+                .state
+                .store()
+                .credential("acme", MY_AD, ABBY_AD_ACCOUNT)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+
+        set_abby(&ahead, &key, "first password 1, set ahead").await;
+        second();
+        let later = set_abby(&behind, &key, "second password 2, set behind").await;
+        let credential = in_force().await;
+        assert_eq!(credential.change_id, later, "{}", backend.name());
+        assert!(verify_blocking(
+            &credential.phc,
+            "second password 2, set behind"
+        ));
+
+        second();
+        set_abby(&ahead, &key, "third password 3, set ahead").await;
+        second();
+        let r = ahead
+            .json(
+                "POST",
+                GENERATE,
+                &ahead.admin("acme"),
+                &json!({"userId": "Abby.Smith"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let code = r.body["digitToken"].as_str().unwrap().to_owned();
+        secret(&code);
+        let password = "fourth password 4, by a code";
+        let r = redeem_in(
+            &behind,
+            &redeem_body(
+                &key.0,
+                &encrypt(&key.1, "Abby.Smith", password),
+                "Abby.Smith",
+                &code,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["state"], "FINISHED");
+        let credential = in_force().await;
+        assert!(
+            r.body["requestIds"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(credential.change_id)),
+            "{}: the redemption answered FINISHED but the older password is in force",
+            backend.name()
+        );
+        assert!(verify_blocking(&credential.phc, password));
+    }
+    assert_logs_clean();
+}
