@@ -928,7 +928,7 @@ impl PgCluster {
             assert!(chown.success(), "chown postgres {}", cluster.dir.display());
         }
         let data = cluster.dir.join("data");
-        cluster.run(
+        let made = cluster.run(
             "initdb",
             &[
                 "-D",
@@ -940,6 +940,7 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
+        assert!(made, "initdb failed (see above)");
         Some(cluster)
     }
 
