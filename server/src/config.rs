@@ -92,7 +92,8 @@ pub struct ServerSettings {
     pub listen: String,
     /// Time for a whole request, body and handler, in seconds.
     pub request_timeout_seconds: u64,
-    /// Time for the client to send the request body, in seconds.
+    /// Time for the client to send the request head (then the connection is closed), and
+    /// then the body (then 408), in seconds.
     pub request_body_timeout_seconds: u64,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
@@ -387,7 +388,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "server.request_body_timeout_seconds",
         default: "10",
-        doc: "time for the client to send the body; then 408",
+        doc: "time for the client to send the request head (then the connection is closed) and then the body (then 408)",
     },
     SettingDoc {
         key: "server.body_limit_bytes",

@@ -329,28 +329,66 @@ impl Application {
     /// Serves until `shutdown` completes, with the background worker, then finishes the
     /// requests in flight.
     ///
+    /// HTTP/1.1 on hyper with a timer, so that a request head must arrive within
+    /// `server.request_body_timeout_seconds` too (axum's `serve` sets no head timeout: a
+    /// client trickling its head a byte at a time would hold its connection forever).
+    /// On `shutdown`, the listener is closed (new connections are refused), idle
+    /// connections are closed, and each request in flight is answered first.
+    ///
     /// # Errors
     /// When serving fails.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use hyper_util::rt::{TokioIo, TokioTimer};
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(worker::run(self.state.clone(), stopped));
         let app = router(self.state.clone());
+        let head_timeout =
+            Duration::from_secs(self.state.settings().server.request_body_timeout_seconds);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(head_timeout);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tracing::info!(address = %self.local_addr()?, "listening");
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-        .await;
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // As axum's `serve`: a failed accept (e.g. too many open files) is
+                        // waited out, not fatal.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let app = app.clone();
+            let service = hyper::service::service_fn(
+                move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    tower::Service::call(&mut app.clone(), request)
+                },
+            );
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "connection ended");
+                }
+            });
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+        drop(self.listener);
+        graceful.shutdown().await;
         let _ = stop.send(true);
         let _ = worker.await;
-        served
+        Ok(())
     }
 }
 

@@ -223,7 +223,10 @@ pub struct NewChange {
     /// The Argon2id PHC string to apply (never a plaintext); `None` for a change whose
     /// credential is written in the same batch (recorded `FINISHED`).
     pub pending_hash: Option<String>,
-    /// When (Unix milliseconds).
+    /// When (Unix milliseconds), by the recording node's clock. Stored as at least one
+    /// millisecond after the newest change already recorded for the account, so that a
+    /// change recorded after another is ordered after it (and its credential written)
+    /// even when the nodes' clocks disagree by a few seconds.
     pub created_at: i64,
     /// Until when the node that recorded it holds it (Unix milliseconds): the worker of
     /// another node takes it over only after this.
@@ -328,7 +331,8 @@ pub struct CredentialWrite {
     pub phc: String,
     /// The change that writes it.
     pub change_id: String,
-    /// When that change was recorded (orders writes to one account).
+    /// When that change was recorded (orders writes to one account); the stored change's
+    /// `created_at` takes its place when the change is recorded (as it is once committed).
     pub change_created_at: i64,
     /// Now (Unix milliseconds).
     pub now: i64,

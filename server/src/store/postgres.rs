@@ -16,11 +16,18 @@ use super::{
     Store, StoreError, StoreResult, errors_json, parse_errors,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "change order",
+        include_str!("../../migrations/postgres/0002_change_order.sql"),
+    ),
+];
 
 /// The PostgreSQL store.
 #[derive(Clone, Debug)]
@@ -108,7 +115,9 @@ impl PgStore {
             sqlx::query(
                 "INSERT INTO password_changes (tenant, id, identity_id, source_id, account_id, state, \
                  errors, pending_hash, created_at, updated_at, lease_until, lease_version, attempts) \
-                 VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::TEXT IS NULL THEN 'FINISHED' ELSE 'IN_PROGRESS' END, '[]', $6, $7, $7, $8, 0, 0)",
+                 VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::TEXT IS NULL THEN 'FINISHED' ELSE 'IN_PROGRESS' END, '[]', $6, \
+                 GREATEST($7, COALESCE((SELECT MAX(created_at) + 1 FROM password_changes \
+                 WHERE tenant = $1 AND source_id = $4 AND account_id = $5), $7)), $7, $8, 0, 0)",
             )
             .bind(&change.tenant)
             .bind(&change.id)
@@ -124,7 +133,8 @@ impl PgStore {
         for c in &batch.credentials {
             sqlx::query(
                 "INSERT INTO credentials (tenant, source_id, account_id, phc, change_id, change_created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 VALUES ($1, $2, $3, $4, $5, \
+                 COALESCE((SELECT created_at FROM password_changes WHERE tenant = $1 AND id = $5), $6), $7) \
                  ON CONFLICT (tenant, source_id, account_id) DO UPDATE SET \
                  phc = excluded.phc, change_id = excluded.change_id, \
                  change_created_at = excluded.change_created_at, updated_at = excluded.updated_at \

@@ -16,11 +16,18 @@ use super::{
     Store, StoreError, StoreResult, errors_json, parse_errors,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "change order",
+        include_str!("../../migrations/sqlite/0002_change_order.sql"),
+    ),
+];
 
 /// The SQLite store.
 #[derive(Clone, Debug)]
@@ -107,7 +114,9 @@ impl SqliteStore {
             sqlx::query(
                 "INSERT INTO password_changes (tenant, id, identity_id, source_id, account_id, state, \
                  errors, pending_hash, created_at, updated_at, lease_until, lease_version, attempts) \
-                 VALUES (?, ?, ?, ?, ?, CASE WHEN ? IS NULL THEN 'FINISHED' ELSE 'IN_PROGRESS' END, '[]', ?, ?, ?, ?, 0, 0)",
+                 VALUES (?, ?, ?, ?, ?, CASE WHEN ? IS NULL THEN 'FINISHED' ELSE 'IN_PROGRESS' END, '[]', ?, \
+                 MAX(?, COALESCE((SELECT MAX(created_at) + 1 FROM password_changes \
+                 WHERE tenant = ? AND source_id = ? AND account_id = ?), 0)), ?, ?, 0, 0)",
             )
             .bind(&change.tenant)
             .bind(&change.id)
@@ -117,6 +126,9 @@ impl SqliteStore {
             .bind(&change.pending_hash)
             .bind(&change.pending_hash)
             .bind(change.created_at)
+            .bind(&change.tenant)
+            .bind(&change.source_id)
+            .bind(&change.account_id)
             .bind(change.created_at)
             .bind(change.lease_until)
             .execute(&mut *tx)
@@ -125,7 +137,8 @@ impl SqliteStore {
         for c in &batch.credentials {
             sqlx::query(
                 "INSERT INTO credentials (tenant, source_id, account_id, phc, change_id, change_created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 VALUES (?, ?, ?, ?, ?, \
+                 COALESCE((SELECT created_at FROM password_changes WHERE tenant = ? AND id = ?), ?), ?) \
                  ON CONFLICT (tenant, source_id, account_id) DO UPDATE SET \
                  phc = excluded.phc, change_id = excluded.change_id, \
                  change_created_at = excluded.change_created_at, updated_at = excluded.updated_at \
@@ -135,6 +148,8 @@ impl SqliteStore {
             .bind(&c.source_id)
             .bind(&c.account_id)
             .bind(&c.phc)
+            .bind(&c.change_id)
+            .bind(&c.tenant)
             .bind(&c.change_id)
             .bind(c.change_created_at)
             .bind(c.now)

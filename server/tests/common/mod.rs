@@ -580,3 +580,481 @@ pub fn unauthorized(response: &TestResponse) -> String {
     assert!(response.headers.get(header::WWW_AUTHENTICATE).is_some());
     response.body["error"].as_str().unwrap().to_owned()
 }
+
+// ---------------------------------------------------------------- faults: sockets, processes, a cluster
+
+/// An HTTP response read off a socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// The head (status line and headers), lower-cased.
+    pub head: String,
+    pub body: Value,
+    pub text: String,
+}
+
+/// Parses one HTTP/1.1 response (`Content-Length`, chunked, or up to the end); `None` when
+/// it is cut short (the server died mid-way).
+pub fn parse_response(bytes: &[u8]) -> Option<RawResponse> {
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(bytes.get(..split)?).to_ascii_lowercase();
+    let rest = bytes.get(split + 4..)?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
+    let body = if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        let mut out = Vec::new();
+        let mut at = rest;
+        loop {
+            let line_end = at.windows(2).position(|w| w == b"\r\n")?;
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(at.get(..line_end)?)
+                    .split(';')
+                    .next()?
+                    .trim(),
+                16,
+            )
+            .ok()?;
+            at = at.get(line_end + 2..)?;
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(at.get(..size)?);
+            at = at.get(size + 2..)?;
+        }
+        out
+    } else if let Some(length) = header("content-length:") {
+        rest.get(..length.parse::<usize>().ok()?)?.to_vec()
+    } else {
+        rest.to_vec()
+    };
+    let text = String::from_utf8_lossy(&body).into_owned();
+    Some(RawResponse {
+        status,
+        head,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        text,
+    })
+}
+
+/// Reads a whole response (the request said `Connection: close`) within `within`.
+pub async fn read_response(
+    stream: &mut tokio::net::TcpStream,
+    within: Duration,
+) -> std::io::Result<RawResponse> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut out))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))??;
+    parse_response(&out).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("no whole HTTP response ({} bytes)", out.len()),
+        )
+    })
+}
+
+/// One request over a fresh connection (`Connection: close`); an error when the server
+/// is gone or dies before it answers.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<RawResponse> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    if let Some(b) = body {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    head.push_str("\r\n");
+    head.push_str(body.unwrap_or_default());
+    stream.write_all(head.as_bytes()).await?;
+    read_response(&mut stream, Duration::from_secs(30)).await
+}
+
+/// The current Unix time (for tokens a child process, on the system clock, accepts).
+pub fn unix_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// A TOML string (JSON's escapes are TOML's).
+fn toml_string(value: &str) -> String {
+    serde_json::to_string(value).unwrap()
+}
+
+/// A settings file for the `password-mgmt-server` binary with `app`'s settings (keys,
+/// issuer, limits, timeouts, worker), on `database_url`, serving the directory stored
+/// there (no `directory.file`), listening on any free port.
+pub fn server_config(app: &TestApp, database_url: &str) -> PathBuf {
+    let s = &app.settings;
+    let path = |p: &Option<PathBuf>| toml_string(&p.as_ref().unwrap().display().to_string());
+    let previous: Vec<String> = s
+        .keys
+        .password_previous
+        .iter()
+        .map(|p| toml_string(&p.display().to_string()))
+        .collect();
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout_seconds = {}\n\
+         request_body_timeout_seconds = {}\nbody_limit_bytes = {}\n\n\
+         [database]\nurl = {}\nmax_connections = 4\nacquire_timeout_seconds = 2\n\n\
+         [keys]\npassword_key = {}\npassword_previous = [{}]\ntoken_mac_key = {}\n\n\
+         [jwt]\nissuer = {}\naudience = {}\njwks_file = {}\nclock_skew_seconds = {}\n\n\
+         [argon2]\nm_cost_kib = {}\nt_cost = {}\np_cost = {}\n\n\
+         [limits]\nuser = {}\ndigit_token_per_client = {}\nredeem_per_address = {}\n\n\
+         [worker]\nlease_seconds = {}\npoll_interval_seconds = {}\nmax_attempts = {}\n\n\
+         [log]\nfilter = \"info\"\n",
+        s.server.request_timeout_seconds,
+        s.server.request_body_timeout_seconds,
+        s.server.body_limit_bytes,
+        toml_string(database_url),
+        path(&s.keys.password_key),
+        previous.join(", "),
+        path(&s.keys.token_mac_key),
+        toml_string(&s.jwt.issuer),
+        toml_string(&s.jwt.audience),
+        path(&s.jwt.jwks_file),
+        s.jwt.clock_skew_seconds,
+        s.argon2.m_cost_kib,
+        s.argon2.t_cost,
+        s.argon2.p_cost,
+        toml_string(&s.limits.user),
+        toml_string(&s.limits.digit_token_per_client),
+        toml_string(&s.limits.redeem_per_address),
+        s.worker.lease_seconds,
+        s.worker.poll_interval_seconds,
+        s.worker.max_attempts,
+    );
+    let file = app
+        .dir
+        .join(format!("server-{}.toml", Entropy::os().hex::<4>().unwrap()));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// The PostgreSQL URL of `schema` in the database at `url` (for a child process).
+pub fn url_with_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// The `password-mgmt-server` binary serving `serve --config FILE` as a child process,
+/// killed (SIGKILL) on drop if still running. Its standard error is kept for messages.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Starts it and waits (at most 30 s) for its "listening" line.
+    pub fn start(config: &Path) -> Self {
+        use std::io::BufRead as _;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_password-mgmt-server"));
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        // The file alone decides: no setting from this process's environment.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("PASSWORD_MGMT") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command.spawn().expect("the server binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("listening")
+                    && let Some(addr) = line.split("address=").nth(1)
+                {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
+                }
+                let mut log = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr.parse().unwrap(),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "the server did not start ({e}):\n{}",
+                    log.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                );
+            }
+        };
+        Self { child, addr, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM (through `kill`: the tests use no unsafe code).
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// The exit status, if it exited within `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What it wrote to standard error so far.
+    pub fn log(&self) -> String {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
+
+/// A PostgreSQL cluster of a test's own (`initdb` in a temporary directory, on a free
+/// loopback port), so that it can be stopped and started without touching the shared
+/// one. Stopped (`-m immediate`) and removed on drop, even when the test fails.
+pub struct PgCluster {
+    pub port: u16,
+    dir: PathBuf,
+    bin: PathBuf,
+    as_postgres: bool,
+}
+
+impl PgCluster {
+    /// Makes one (not started), or `None` with a printed reason when PostgreSQL's server
+    /// binaries are missing; under `CI=true` their absence fails.
+    pub fn init() -> Option<Self> {
+        let bin = std::env::var_os("PG_BIN").map_or_else(
+            || PathBuf::from("/usr/lib/postgresql/15/bin"),
+            PathBuf::from,
+        );
+        if !bin.join("initdb").exists() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {} has no initdb: the PostgreSQL restart test must run in CI",
+                bin.display()
+            );
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: the PostgreSQL restart test ({} has no initdb; set PG_BIN)",
+                bin.display()
+            );
+            return None;
+        }
+        // PostgreSQL refuses to run as root: then as the `postgres` user.
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let dir = std::env::temp_dir().join(format!(
+            "pm-faults-pg-{}",
+            Entropy::os().hex::<8>().unwrap()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self {
+            port,
+            dir,
+            bin,
+            as_postgres,
+        };
+        if as_postgres {
+            let chown = std::process::Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&cluster.dir)
+                .status()
+                .unwrap();
+            assert!(chown.success(), "chown postgres {}", cluster.dir.display());
+        }
+        let data = cluster.dir.join("data");
+        let made = cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        assert!(made, "initdb failed (see above)");
+        Some(cluster)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> bool {
+        let program = self.bin.join(tool);
+        let mut command = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            std::process::Command::new(&program)
+        };
+        let out = command
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            eprintln!(
+                "{tool} {args:?}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        out.status.success()
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts it and waits until it accepts connections.
+    pub fn start(&self) {
+        let data = self.dir.join("data").display().to_string();
+        let log = self.dir.join("log").display().to_string();
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+            self.port,
+            self.dir.display()
+        );
+        assert!(
+            self.run(
+                "pg_ctl",
+                &[
+                    "-D", &data, "-l", &log, "-w", "-t", "30", "-o", &options, "start"
+                ]
+            ),
+            "pg_ctl start: {}",
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops it (`fast`: sessions are terminated, transactions rolled back; `immediate`:
+    /// as a crash).
+    pub fn stop(&self, mode: &str) {
+        let data = self.dir.join("data").display().to_string();
+        assert!(
+            self.run(
+                "pg_ctl",
+                &["-D", &data, "-m", mode, "-w", "-t", "30", "stop"]
+            ),
+            "pg_ctl stop"
+        );
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        if data.join("postmaster.pid").exists() {
+            let data = data.display().to_string();
+            let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A directory (TOML) of tenant `acme` with `n` identities `u00`, `u01`, ... each with one
+/// account on `My-AD` (the PASSWORD feature, at least 15 characters), so that concurrent
+/// tests have users of their own.
+pub fn many_users_directory(n: usize) -> String {
+    let mut text = format!(
+        "[[tenants]]\nname = \"acme\"\n\n[[tenants.sources]]\nid = \"{MY_AD}\"\nname = \"My-AD\"\n\
+         password_enabled = true\npolicies = [\"passwordMinLength is 15\", \"passwordMaxLength is 64\"]\n"
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "\n[[tenants.identities]]\nid = \"{}\"\nuser_name = \"u{i:02}\"\ndisplay_name = \"User {i}\"\n\
+             \n[[tenants.accounts]]\nidentity = \"{}\"\nsource = \"{MY_AD}\"\naccount_id = \"{}\"\naccount_name = \"u{i:02}\"\n",
+            many_users_identity(i),
+            many_users_identity(i),
+            many_users_account(i)
+        ));
+    }
+    text
+}
+
+/// The identity id of `u{i}` in [`many_users_directory`].
+pub fn many_users_identity(i: usize) -> String {
+    format!("{:032x}", 0xfa17_0000_usize + i)
+}
+
+/// The account id of `u{i}` in [`many_users_directory`].
+pub fn many_users_account(i: usize) -> String {
+    format!("uid=u{i:02},ou=people,dc=acme,dc=com")
+}
+
+/// Asserts that no secret registered so far appears in `text` (a child process's logs).
+pub fn assert_no_secret_in(what: &str, text: &str) {
+    for s in SECRETS.lock().unwrap().iter() {
+        assert!(
+            !text.contains(s.as_str()),
+            "a secret reached {what}: {}...",
+            &s[..s.len().min(8)]
+        );
+    }
+}
