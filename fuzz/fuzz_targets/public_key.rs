@@ -131,8 +131,11 @@ fn check_key(key: &PasswordEncryptor, any_exponent: bool) {
         };
         let encrypted = key.encrypt(&mut rng, &new("fuzz")).unwrap();
         assert_eq!(encrypted.as_bytes().len(), k);
+        // What decryption would refuse, encryption refuses first.
         let err = key.encrypt(&mut rng, &new("")).unwrap_err();
-        assert_eq!(err.violations()[0].kind(), &ViolationKind::Blank);
+        assert_eq!(err.violations()[0].kind(), &ViolationKind::Empty);
+        let err = key.encrypt(&mut rng, &new("tab\there")).unwrap_err();
+        assert_eq!(err.violations()[0].kind(), &ViolationKind::ControlCharacter);
     }
 }
 
