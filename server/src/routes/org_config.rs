@@ -34,33 +34,27 @@ fn decode(bytes: &[u8]) -> Result<PasswordOrgConfig, ApiError> {
         .map_err(|e| ApiError::internal(format!("stored org config: {e}")))
 }
 
-fn key(tenant: &str) -> StateKey {
+/// The key of the tenant's config.
+pub(crate) fn key(tenant: &str) -> StateKey {
     StateKey::new(tenant, Kind::OrgConfig, ORG_CONFIG_KEY)
 }
 
-/// The tenant's stored config and its bytes (for a compare-and-set), or `None`.
+/// The config in `stored` (as read with other keys), or the API's defaults when there is
+/// none.
 ///
 /// # Errors
-/// As the store, or a 500 for stored bytes the crate refuses.
-pub async fn load_stored(
-    state: &AppState,
-    tenant: &str,
-) -> Result<Option<(PasswordOrgConfig, Vec<u8>)>, ApiError> {
-    let values = state.store().read(&[key(tenant)]).await?;
-    match values.into_iter().next().flatten() {
-        Some(bytes) => Ok(Some((decode(&bytes)?, bytes))),
-        None => Ok(None),
-    }
+/// A 500 for stored bytes the crate refuses.
+pub(crate) fn decode_or_default(stored: Option<&[u8]>) -> Result<PasswordOrgConfig, ApiError> {
+    stored.map_or(Ok(PasswordOrgConfig::DEFAULT), decode)
 }
 
 /// The tenant's config: the stored one, or the API's defaults.
 ///
 /// # Errors
-/// As [`load_stored`].
+/// As the store, or a 500 for stored bytes the crate refuses.
 pub async fn load(state: &AppState, tenant: &str) -> Result<PasswordOrgConfig, ApiError> {
-    Ok(load_stored(state, tenant)
-        .await?
-        .map_or(PasswordOrgConfig::DEFAULT, |(config, _)| config))
+    let values = state.store().read(&[key(tenant)]).await?;
+    decode_or_default(values.into_iter().next().flatten().as_deref())
 }
 
 /// `GET /password-org-config`.

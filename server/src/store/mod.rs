@@ -44,9 +44,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub const MAX_CAS_ATTEMPTS: usize = 32;
 
 /// Per-node locks over state keys, so that one node's own requests for one key (a user's
-/// 50 concurrent guesses) take turns instead of each failing the others' compare-and-set
-/// and retrying. Only an optimisation: correctness is the compare-and-set's, which still
-/// decides between nodes.
+/// 50 concurrent guesses, or every digit token one client asks for) take turns instead of
+/// each failing the others' compare-and-set and retrying. Only an optimisation:
+/// correctness is the compare-and-set's, which still decides between nodes.
 #[derive(Debug)]
 pub struct KeyLocks(Vec<tokio::sync::Mutex<()>>);
 
@@ -57,13 +57,27 @@ impl KeyLocks {
         Self((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
     }
 
-    fn stripe(&self, key: &StateKey) -> Option<&tokio::sync::Mutex<()>> {
+    fn stripe(&self, key: &StateKey) -> Option<usize> {
         use std::hash::{Hash as _, Hasher as _};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut hasher);
         let len = u64::try_from(self.0.len()).ok()?;
-        self.0
-            .get(usize::try_from(hasher.finish() % len.max(1)).ok()?)
+        usize::try_from(hasher.finish() % len.max(1)).ok()
+    }
+
+    /// Holds the stripes of every key in `keys`, taken in ascending order (so that two
+    /// requests over overlapping keys cannot wait for each other), each once.
+    async fn hold(&self, keys: &[StateKey]) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = keys.iter().filter_map(|k| self.stripe(k)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for i in stripes {
+            if let Some(lock) = self.0.get(i) {
+                guards.push(lock.lock().await);
+            }
+        }
+        guards
     }
 }
 
@@ -163,6 +177,14 @@ pub struct Batch {
     /// account already (so a late, re-applied change never overwrites a newer password);
     /// a skipped write does not abort the batch.
     pub credentials: Vec<CredentialWrite>,
+}
+
+impl Batch {
+    /// Nothing to write (and nothing expected).
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.changes.is_empty() && self.credentials.is_empty()
+    }
 }
 
 /// The outcome of [`Store::commit`].
@@ -436,12 +458,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// round trip), hands the values to `step`, which computes the next values (reading the
 /// clock itself, afresh) and returns the [`Batch`] to commit (its [`CasWrite`]s expecting
 /// the values it was given) and a result; commits it; on a conflict, starts again, up to
-/// [`MAX_CAS_ATTEMPTS`] times.
+/// [`MAX_CAS_ATTEMPTS`] times. An empty batch is applied without a transaction.
 ///
 /// Returns `Ok(Some(result))` once a batch is applied, `Ok(None)` when every attempt
 /// conflicted (answer 503: contention), or `step`'s own error (nothing written).
 ///
-/// This node's requests for the first key take turns ([`KeyLocks`]); after a conflict
+/// This node's requests for any of the keys take turns ([`KeyLocks`]); after a conflict
 /// (another node wrote first) it waits a little longer each time before reading again.
 ///
 /// # Errors
@@ -450,24 +472,43 @@ pub async fn read_modify_write<T, E, F>(
     store: &dyn Store,
     locks: &KeyLocks,
     keys: &[StateKey],
+    step: F,
+) -> Result<Option<T>, E>
+where
+    E: From<StoreError>,
+    F: FnMut(&[Option<Vec<u8>>]) -> Result<(Batch, T), E>,
+{
+    read_modify_write_reading(store, locks, keys, &[], step).await
+}
+
+/// [`read_modify_write`] that also reads `also` in the same round trip (`step` gets the
+/// values of `keys`, then those of `also`) without taking their locks: for values the
+/// batch only reads (the org config a digit token is issued under). Like every read
+/// here, they are only as fresh as the read.
+///
+/// # Errors
+/// As [`read_modify_write`].
+pub async fn read_modify_write_reading<T, E, F>(
+    store: &dyn Store,
+    locks: &KeyLocks,
+    keys: &[StateKey],
+    also: &[StateKey],
     mut step: F,
 ) -> Result<Option<T>, E>
 where
     E: From<StoreError>,
     F: FnMut(&[Option<Vec<u8>>]) -> Result<(Batch, T), E>,
 {
-    let _turn = match keys.first().and_then(|k| locks.stripe(k)) {
-        Some(lock) => Some(lock.lock().await),
-        None => None,
-    };
+    let _turn = locks.hold(keys).await;
+    let all: Vec<StateKey> = keys.iter().chain(also).cloned().collect();
     for attempt in 0..MAX_CAS_ATTEMPTS {
         if attempt > 0 {
             let millis = u64::try_from(attempt.min(20)).unwrap_or(20);
             tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
         }
-        let values = store.read(keys).await?;
+        let values = store.read(&all).await?;
         let (batch, result) = step(&values)?;
-        if store.commit(&batch).await? == Committed::Applied {
+        if batch.is_empty() || store.commit(&batch).await? == Committed::Applied {
             return Ok(Some(result));
         }
     }
@@ -584,4 +625,47 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migra
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing, clippy::panic, reason = "tests")]
+
+    use super::*;
+
+    /// Requests over the same keys named in opposite orders (a user and a client, the
+    /// client and the user) take the stripes in one order, so they take turns instead of
+    /// each holding one stripe and waiting for the other's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overlapping_keys_in_any_order_take_turns() {
+        let locks = std::sync::Arc::new(KeyLocks::new());
+        let keys: Vec<StateKey> = (0..8)
+            .map(|i| StateKey::new("t", Kind::User, format!("u{i}")))
+            .collect();
+        let mut tasks = Vec::new();
+        for round in 0..200 {
+            let locks = std::sync::Arc::clone(&locks);
+            let mut mine = vec![keys[round % 8].clone(), keys[(round + 3) % 8].clone()];
+            if (round / 8) % 2 == 1 {
+                mine.reverse();
+            }
+            tasks.push(tokio::spawn(async move {
+                let guards = locks.hold(&mine).await;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                guards.len()
+            }));
+        }
+        let all = async {
+            let mut held = 0;
+            for task in tasks {
+                held += task.await.unwrap_or(0);
+            }
+            held
+        };
+        let held = tokio::time::timeout(std::time::Duration::from_secs(20), all)
+            .await
+            .unwrap_or_else(|_| panic!("the lock holders waited for each other"));
+        // Two distinct keys may share a stripe: then one guard. Never none.
+        assert!((200..=400).contains(&held), "{held}");
+    }
 }
