@@ -1,6 +1,9 @@
 //! Argon2id, the hash of stored passwords and of OAuth client secrets. Every hash and
 //! every verification runs in `tokio::task::spawn_blocking`, carrying the tracing span,
-//! and never inside a database transaction.
+//! and never inside a database transaction; at most one per core at a time (the others
+//! wait their turn), so that the memory they take is bounded (`argon2.m_cost_kib` per
+//! core, whatever the number of requests) and the cores are not shared out among more
+//! hashes than they can run.
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,6 +24,13 @@ pub struct Hasher {
     /// costs what a known one does.
     dummy: String,
     verifications: AtomicU64,
+    /// Hashes and verifications running now, and the most that ever ran at once.
+    running: AtomicU64,
+    peak: AtomicU64,
+    /// One permit per core: the hashes and verifications that may run at once. A permit
+    /// moves into the blocking task, so that a request given up on (a timeout, a client
+    /// gone) still holds it until its hash is done.
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Hasher {
@@ -59,10 +69,14 @@ impl Hasher {
             .map_err(|e| format!("argon2 settings: {e}"))?;
         let filler = Zeroizing::new(rng.bytes::<32>().map_err(|e| e.to_string())?);
         let dummy = hash_blocking(&params, &*filler, rng)?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(Self {
             params,
             dummy,
             verifications: AtomicU64::new(0),
+            running: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
+            turns: Arc::new(tokio::sync::Semaphore::new(cores)),
         })
     }
 
@@ -71,6 +85,25 @@ impl Hasher {
     #[must_use]
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// The most hashes and verifications that ran at once so far (never more than the
+    /// cores).
+    #[must_use]
+    pub fn peak_concurrency(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` counted in [`peak_concurrency`](Self::peak_concurrency).
+    fn counted<T>(&self, work: impl FnOnce() -> T) -> T {
+        let now = self
+            .running
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        let out = work();
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        out
     }
 
     /// Hashes `secret` off the async runtime.
@@ -82,10 +115,17 @@ impl Hasher {
         secret: Zeroizing<String>,
         mut rng: Entropy,
     ) -> Result<String, ApiError> {
+        let turn = Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
         let this = Arc::clone(self);
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            span.in_scope(|| hash_blocking(&this.params, secret.as_bytes(), &mut rng))
+            let _turn = turn;
+            span.in_scope(|| {
+                this.counted(|| hash_blocking(&this.params, secret.as_bytes(), &mut rng))
+            })
         })
         .await
         .map_err(ApiError::internal)?
@@ -95,17 +135,23 @@ impl Hasher {
     /// Verifies `secret` against `phc`, or against the dummy hash when `phc` is `None`
     /// (an unknown client): both take the same time, and the second is always `false`.
     pub async fn verify(self: &Arc<Self>, secret: Zeroizing<String>, phc: Option<String>) -> bool {
+        let Ok(turn) = Arc::clone(&self.turns).acquire_owned().await else {
+            return false;
+        };
         let this = Arc::clone(self);
         let span = tracing::Span::current();
         let known = phc.is_some();
         let verified = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             span.in_scope(|| {
                 this.verifications.fetch_add(1, Ordering::Relaxed);
                 let phc = phc.as_deref().unwrap_or(&this.dummy);
-                PasswordHash::new(phc).is_ok_and(|hash| {
-                    argon2(&this.params)
-                        .verify_password(secret.as_bytes(), &hash)
-                        .is_ok()
+                this.counted(|| {
+                    PasswordHash::new(phc).is_ok_and(|hash| {
+                        argon2(&this.params)
+                            .verify_password(secret.as_bytes(), &hash)
+                            .is_ok()
+                    })
                 })
             })
         })
@@ -124,4 +170,41 @@ pub fn verify_blocking(phc: &str, password: &str) -> bool {
             .verify_password(password.as_bytes(), &hash)
             .is_ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    /// Many requests hashing at once run at most one hash per core; the rest wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_one_hash_per_core_runs_at_once() {
+        let settings = Argon2Settings {
+            m_cost_kib: 4096,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let mut rng = Entropy::seeded(1);
+        let hasher = Arc::new(Hasher::new(&settings, &mut rng).unwrap());
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (hasher, rng) = (Arc::clone(&hasher), rng.clone());
+                tokio::spawn(async move {
+                    let secret = Zeroizing::new(format!("secret {i}"));
+                    hasher.hash(secret, rng).await.is_ok()
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.unwrap());
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let peak = hasher.peak_concurrency();
+        assert!(
+            (1..=u64::try_from(cores).unwrap()).contains(&peak),
+            "{peak} at once on {cores} cores"
+        );
+    }
 }

@@ -196,7 +196,35 @@ async fn a_batch_is_all_or_nothing() {
             ..Batch::default()
         };
         assert_eq!(store.commit(&fresh).await.unwrap(), Committed::Applied);
-        assert_eq!(store.read(&[a]).await.unwrap(), vec![Some(b"a2".to_vec())]);
+        assert_eq!(
+            store.read(std::slice::from_ref(&a)).await.unwrap(),
+            vec![Some(b"a2".to_vec())]
+        );
+
+        // An update that holds beside an insert that finds its row taken: neither is
+        // applied (the update is undone with the statement or transaction).
+        let half = Batch {
+            writes: vec![
+                CasWrite {
+                    key: a.clone(),
+                    expected: Some(b"a2".to_vec()),
+                    new: b"a3".to_vec(),
+                },
+                CasWrite {
+                    key: b.clone(),
+                    expected: None,
+                    new: b"b2".to_vec(),
+                },
+            ],
+            ..Batch::default()
+        };
+        assert_eq!(store.commit(&half).await.unwrap(), Committed::Conflict);
+        assert_eq!(
+            store.read(&[a, b]).await.unwrap(),
+            vec![Some(b"a2".to_vec()), Some(b"b1".to_vec())],
+            "{}",
+            backend.name()
+        );
         store.ping().await.unwrap();
     }
 }
