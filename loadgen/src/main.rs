@@ -17,8 +17,12 @@
 //! `--perf` profiles the server with `perf` during one run and attributes its CPU time.
 //! Loopback only; every loop is bounded by a count and a time.
 
+mod db;
+mod directory;
 mod http;
 mod pgbench;
+mod profile;
+mod server;
 mod stats;
 
 use std::fmt::Write as _;
@@ -32,10 +36,12 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use hyper::{Method, StatusCode};
 use password_mgmt_server::entropy::Entropy;
-use sqlx::Connection as _;
 
+use crate::db::{Database, pg_counters};
+use crate::directory::TENANT;
 use crate::http::Connection;
-use crate::pgbench::{CLIENT_ID, TENANT};
+use crate::profile::Profile;
+use crate::server::ServerProcess;
 use crate::stats::Series;
 
 /// Drives password-mgmt-server over loopback and prints throughput and latency.
@@ -43,8 +49,8 @@ use crate::stats::Series;
 #[command(name = "password-mgmt-loadgen", version, about)]
 struct Args {
     /// The CI smoke run: both backends, every workload, 4 workers, 100 operations each,
-    /// 15 s per run at most, and pgbench for 3 s; exits 1 on any failed request or any
-    /// change lost, doubled or left unfinished.
+    /// 15 s per run at most, and pgbench for 3 s. Every run exits 1 on any failed
+    /// request or any change lost, doubled or left unfinished.
     #[arg(long)]
     quick: bool,
     /// Backends, comma-separated.
@@ -62,6 +68,10 @@ struct Args {
     /// Time limit per run, in seconds (the run stops early, and says so).
     #[arg(long, default_value_t = 60)]
     seconds: u64,
+    /// OAuth clients the workers share out (worker i generates as client i mod N): 1, as
+    /// for one reset portal, makes every generate update one client limiter row.
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
     /// Users in the directory (operations go round them).
     #[arg(long, default_value_t = 2000)]
     users: usize,
@@ -158,9 +168,9 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(&args)) {
-        Ok(failures) if failures == 0 || !args.quick => ExitCode::SUCCESS,
+        Ok(0) => ExitCode::SUCCESS,
         Ok(failures) => {
-            eprintln!("loadgen: {failures} requests failed");
+            eprintln!("error: {failures} requests failed (see above): the figures do not count");
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -208,7 +218,7 @@ async fn run_in(args: &Args, dir: &Path, server: &Path, mut rng: Entropy) -> Res
     let (files, _, _) =
         password_mgmt_server::cli::keygen(&dir.join("keys"), args.rsa_bits, false, &mut rng)?;
     let directory = dir.join("directory.toml");
-    std::fs::write(&directory, pgbench::directory(args.users)).map_err(|e| e.to_string())?;
+    std::fs::write(&directory, directory::file(args.users)).map_err(|e| e.to_string())?;
     let secret = rng.hex::<16>().map_err(|e| e.to_string())?;
     let (m_cost, t_cost) = args.argon2.params();
     let params = argon2::Params::new(m_cost, t_cost, 1, None).map_err(|e| e.to_string())?;
@@ -219,7 +229,7 @@ async fn run_in(args: &Args, dir: &Path, server: &Path, mut rng: Entropy) -> Res
         "[directory]\nfile = {}\n\n\
          [keys]\npassword_key = {}\ntoken_mac_key = {}\n\n\
          [jwt]\nsigning_key = {}\n\n\
-         [[oauth.clients]]\nclient_id = \"{CLIENT_ID}\"\nsecret_hash = {}\nscopes = [\"sp:scopes:all\"]\ntenant = \"{TENANT}\"\n\n\
+         {}\
          [argon2]\nm_cost_kib = {m_cost}\nt_cost = {t_cost}\np_cost = 1\n\n\
          [limits]\nuser = \"requests 1000/1h, failures 1000/1h 1000/1d, consecutive 100, clock tolerance 5s\"\n\
          digit_token_per_client = \"10000/1s\"\nredeem_per_address = \"10000/1s\"\n\n\
@@ -228,7 +238,14 @@ async fn run_in(args: &Args, dir: &Path, server: &Path, mut rng: Entropy) -> Res
         path(&files.password_key),
         path(&files.token_mac_key),
         path(&files.signing_key),
-        toml(&secret_hash),
+        (0..args.clients.max(1))
+            .map(|i| format!(
+                "[[oauth.clients]]\nclient_id = \"{}\"\nsecret_hash = {}\n\
+                 scopes = [\"sp:scopes:all\"]\ntenant = \"{TENANT}\"\n\n",
+                directory::client_id(i),
+                toml(&secret_hash)
+            ))
+            .collect::<String>(),
     );
     let fixture = Fixture {
         dir: dir.to_owned(),
@@ -285,7 +302,7 @@ fn append_csv(path: &Path, line: &str) -> Result<(), String> {
     writeln!(file, "{line}").map_err(|e| e.to_string())
 }
 
-const CSV_HEADER: &str = "backend,workload,argon2,concurrency,ops,failures,seconds,ops_per_s,\
+const CSV_HEADER: &str = "backend,workload,argon2,rsa_bits,clients,concurrency,ops,failures,seconds,ops_per_s,\
 first_p50_ms,first_p90_ms,first_p99_ms,first_max_ms,second_p50_ms,second_p90_ms,second_p99_ms,second_max_ms,\
 op_p50_ms,op_p90_ms,op_p99_ms,op_max_ms,commits_per_op,write_xacts_per_op,wal_syncs_per_op,pgbench_tps,ratio";
 
@@ -295,169 +312,12 @@ struct RunResult {
     failures: u64,
 }
 
-/// The database of one run: a fresh SQLite file or PostgreSQL schema.
-struct Database {
-    url: String,
-    schema: Option<String>,
-    admin_url: String,
-}
-
-impl Database {
-    async fn create(args: &Args, fixture: &Fixture, backend: Backend) -> Result<Self, String> {
-        let tag = fixture.rng.clone().hex::<4>().map_err(|e| e.to_string())?;
-        match backend {
-            Backend::Sqlite => Ok(Self {
-                url: format!(
-                    "sqlite://{}",
-                    fixture.dir.join(format!("load-{tag}.db")).display()
-                ),
-                schema: None,
-                admin_url: String::new(),
-            }),
-            Backend::Postgres => {
-                let schema = format!("loadgen_{tag}");
-                let mut conn = sqlx::PgConnection::connect(&args.database_url)
-                    .await
-                    .map_err(|e| format!("PostgreSQL at DATABASE_URL: {e}"))?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let sep = if args.database_url.contains('?') {
-                    '&'
-                } else {
-                    '?'
-                };
-                Ok(Self {
-                    url: format!(
-                        "{}{sep}options=-c%20search_path%3D{schema}",
-                        args.database_url
-                    ),
-                    schema: Some(schema),
-                    admin_url: args.database_url.clone(),
-                })
-            }
-        }
-    }
-
-    async fn drop_schema(&self) {
-        if let Some(schema) = &self.schema
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut conn)
-                .await;
-        }
-    }
-}
-
-/// PostgreSQL's counters for the database: committed transactions (read-only ones
-/// included), transaction ids assigned (writing transactions, committed or not), WAL syncs.
-#[derive(Debug, Clone, Copy)]
-struct PgCounters {
-    commits: i64,
-    next_xid: i64,
-    wal_syncs: i64,
-}
-
-async fn pg_counters(url: &str) -> Result<PgCounters, String> {
-    let mut conn = sqlx::PgConnection::connect(url)
-        .await
-        .map_err(|e| e.to_string())?;
-    let row: (i64, String, i64) = sqlx::query_as(
-        "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), \
-         pg_snapshot_xmax(pg_current_snapshot())::text, (SELECT wal_sync FROM pg_stat_wal)",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .map_err(|e| format!("PostgreSQL counters: {e}"))?;
-    Ok(PgCounters {
-        commits: row.0,
-        next_xid: row.1.parse().map_err(|e| format!("xid: {e}"))?,
-        wal_syncs: row.2,
-    })
-}
-
-/// The server as a child process, its log in a file; SIGTERM on [`stop`](Self::stop),
-/// SIGKILL on drop.
-struct ServerProcess {
-    child: tokio::process::Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl ServerProcess {
-    async fn start(fixture: &Fixture, config: &Path, log: PathBuf) -> Result<Self, String> {
-        let stderr = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let mut command = tokio::process::Command::new(&fixture.server);
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr)
-            .kill_on_drop(true);
-        for (name, _) in std::env::vars() {
-            if name.starts_with("PASSWORD_MGMT") {
-                command.env_remove(name);
-            }
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| format!("{}: {e}", fixture.server.display()))?;
-        let mut server = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let text = std::fs::read_to_string(&server.log).unwrap_or_default();
-            if let Some(addr) = text
-                .lines()
-                .filter(|l| l.contains("listening"))
-                .find_map(|l| l.split("address=").nth(1))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|a| a.parse().ok())
-            {
-                server.addr = addr;
-                return Ok(server);
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!("the server exited ({status}):\n{text}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err("the server did not start within 60 s".into())
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    /// SIGTERM, and waits (at most 30 s) for it to exit.
-    async fn stop(mut self) -> Result<(), String> {
-        if let Some(pid) = self.pid() {
-            let _ = tokio::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await;
-        }
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(Ok(status)) if status.success() => Ok(()),
-            Ok(Ok(status)) => Err(format!("the server exited with {status}")),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("the server did not stop within 30 s of SIGTERM".into()),
-        }
-    }
-}
-
 /// What a worker needs for every operation.
 struct Plan {
     addr: SocketAddr,
     workload: Workload,
-    bearer: String,
+    /// One bearer token per OAuth client; worker i uses token i mod their number.
+    bearers: Vec<String>,
     public_key_id: String,
     /// One ciphertext per operation, made before the clock starts.
     ciphertexts: Vec<String>,
@@ -508,7 +368,14 @@ async fn measure(
     workload: Workload,
     concurrency: usize,
 ) -> Result<RunResult, String> {
-    let label = format!("{backend} {workload} c={concurrency}");
+    let label = format!(
+        "{backend} {workload} c={concurrency}{}",
+        if args.clients > 1 {
+            format!(" ({} OAuth clients)", args.clients)
+        } else {
+            String::new()
+        }
+    );
     let config = fixture.dir.join("server.toml");
     let pool = concurrency.clamp(4, 32);
     std::fs::write(
@@ -530,25 +397,32 @@ async fn measure(
     .await?;
     let addr = server.addr;
 
-    // Setup, unmeasured: a bearer token, digit tokens enabled, the public key, ciphertexts.
+    // Setup, unmeasured: bearer tokens, digit tokens enabled, the public key, ciphertexts.
     let mut conn = Connection::new(addr);
-    let form = format!(
-        "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={}",
-        fixture.secret
-    );
-    let token = conn
-        .send(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some("application/x-www-form-urlencoded"),
-            form,
-        )
-        .await?;
-    let bearer = token.json()["access_token"]
-        .as_str()
-        .ok_or_else(|| format!("/oauth/token: {}", String::from_utf8_lossy(&token.body)))?
-        .to_owned();
+    let mut bearers = Vec::new();
+    for i in 0..args.clients.max(1) {
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            directory::client_id(i),
+            fixture.secret
+        );
+        let token = conn
+            .send(
+                Method::POST,
+                "/oauth/token",
+                None,
+                Some("application/x-www-form-urlencoded"),
+                form,
+            )
+            .await?;
+        bearers.push(
+            token.json()["access_token"]
+                .as_str()
+                .ok_or_else(|| format!("/oauth/token: {}", String::from_utf8_lossy(&token.body)))?
+                .to_owned(),
+        );
+    }
+    let bearer = bearers.first().cloned().unwrap_or_default();
     let enabled = conn
         .send(
             Method::PUT,
@@ -592,7 +466,7 @@ async fn measure(
     for k in 0..total {
         let user = k % args.users;
         let password = format!("{PASSWORD_PREFIX}{k:08}");
-        let identity = pgbench::identity_id(user);
+        let identity = directory::identity_id(user);
         let new = password_mgmt::NewPassword {
             identity_id: &identity,
             password: &password,
@@ -607,7 +481,7 @@ async fn measure(
     let plan = Arc::new(Plan {
         addr,
         workload,
-        bearer,
+        bearers,
         public_key_id,
         ciphertexts,
         users: args.users,
@@ -644,7 +518,7 @@ async fn measure(
     // Set-password changes are applied in the background: wait (at most 60 s) until none
     // is in progress, so that the counters below include applying them.
     let drained = match workload {
-        Workload::SetPassword => Some(drain(database, backend).await?),
+        Workload::SetPassword => Some(database.drain().await?),
         Workload::Pairs | Workload::Generate => None,
     };
     let log = server.log.clone();
@@ -726,28 +600,27 @@ async fn measure(
             per_op.0, per_op.1, per_op.2
         );
     }
-    let stored = verify_stored(
-        database,
-        backend,
-        workload,
-        done + warm.op.count(),
-        failures,
-    )
-    .await?;
+    let expected = match workload {
+        Workload::Generate => 0,
+        Workload::Pairs | Workload::SetPassword => done + warm.op.count(),
+    };
+    let stored = database.verify(expected, failures).await?;
     let _ = writeln!(report, "  stored: {stored}");
     let mut pgbench_tps = f64::NAN;
     if args.pgbench && backend == Backend::Postgres && workload != Workload::SetPassword {
         let seconds = if args.quick { 3 } else { args.seconds.min(20) };
         let schema = database.schema.as_deref().unwrap_or("public");
-        pgbench_tps = pgbench::run(
-            workload == Workload::Pairs,
-            &fixture.dir,
-            &database.admin_url,
+        pgbench_tps = pgbench::Baseline {
+            pairs: workload == Workload::Pairs,
+            dir: &fixture.dir,
+            url: &database.admin_url,
             schema,
-            args.users.min(done + warmup),
-            concurrency,
+            users: args.users.min(done + warmup),
+            oauth_clients: args.clients.max(1),
+            clients: concurrency,
             seconds,
-        )
+        }
+        .tps()
         .await?;
         let _ = writeln!(
             report,
@@ -772,9 +645,11 @@ async fn measure(
         measured.op.summary(),
     );
     let csv = format!(
-        "{backend},{workload},{},{concurrency},{done},{failures},{elapsed:.3},{:.2},\
+        "{backend},{workload},{},{},{},{concurrency},{done},{failures},{elapsed:.3},{:.2},\
          {:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.2},{:.3}",
         args.argon2,
+        args.rsa_bits,
+        args.clients,
         done as f64 / elapsed,
         a.p50,
         a.p90,
@@ -804,9 +679,11 @@ async fn measure(
 /// Runs workers until `total` operations were taken or the plan's deadline passed.
 async fn drive(plan: &Arc<Plan>, concurrency: usize, total: usize) -> Measured {
     let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
+    for index in 0..concurrency {
         let plan = Arc::clone(plan);
-        workers.push(tokio::spawn(async move { worker(&plan, total).await }));
+        workers.push(tokio::spawn(
+            async move { worker(&plan, index, total).await },
+        ));
     }
     let mut measured = Measured::default();
     for w in workers {
@@ -818,9 +695,13 @@ async fn drive(plan: &Arc<Plan>, concurrency: usize, total: usize) -> Measured {
     measured
 }
 
-async fn worker(plan: &Plan, total: usize) -> Measured {
+async fn worker(plan: &Plan, index: usize, total: usize) -> Measured {
     let mut conn = Connection::new(plan.addr);
     let mut m = Measured::default();
+    let Some(bearer) = plan.bearers.get(index % plan.bearers.len().max(1)) else {
+        m.op.failed("no bearer token");
+        return m;
+    };
     loop {
         let k = plan.next.fetch_add(1, Ordering::Relaxed);
         if k >= total || Instant::now() >= plan.deadline {
@@ -832,11 +713,13 @@ async fn worker(plan: &Plan, total: usize) -> Measured {
         };
         let started = Instant::now();
         let ok = match plan.workload {
-            Workload::Pairs => pair(plan, &mut conn, &mut m, user, ciphertext).await,
-            Workload::Generate => generate(plan, &mut conn, &mut m.first, user)
+            Workload::Pairs => pair(plan, bearer, &mut conn, &mut m, user, ciphertext).await,
+            Workload::Generate => generate(bearer, &mut conn, &mut m.first, user)
                 .await
                 .is_some(),
-            Workload::SetPassword => set_password(plan, &mut conn, &mut m, user, ciphertext).await,
+            Workload::SetPassword => {
+                set_password(plan, bearer, &mut conn, &mut m, user, ciphertext).await
+            }
         };
         if ok {
             m.op.ok(started.elapsed());
@@ -879,19 +762,19 @@ async fn timed(
 
 /// A digit token for `user`, timed into `series`.
 async fn generate(
-    plan: &Plan,
+    bearer: &str,
     conn: &mut Connection,
     series: &mut Series,
     user: usize,
 ) -> Option<String> {
-    let body = serde_json::json!({ "userId": pgbench::user_name(user) }).to_string();
+    let body = serde_json::json!({ "userId": directory::user_name(user) }).to_string();
     let generated = timed(
         conn,
         series,
         StatusCode::OK,
         Method::POST,
         "/v2025/generate-password-reset-token/digit",
-        Some(&plan.bearer),
+        Some(bearer),
         body,
     )
     .await?;
@@ -904,15 +787,16 @@ async fn generate(
 
 async fn pair(
     plan: &Plan,
+    bearer: &str,
     conn: &mut Connection,
     m: &mut Measured,
     user: usize,
     ciphertext: &str,
 ) -> bool {
-    let Some(code) = generate(plan, conn, &mut m.first, user).await else {
+    let Some(code) = generate(bearer, conn, &mut m.first, user).await else {
         return false;
     };
-    let user_name = pgbench::user_name(user);
+    let user_name = directory::user_name(user);
     let body = serde_json::json!({
         "tenant": TENANT,
         "userId": user_name,
@@ -943,17 +827,18 @@ async fn pair(
 
 async fn set_password(
     plan: &Plan,
+    bearer: &str,
     conn: &mut Connection,
     m: &mut Measured,
     user: usize,
     ciphertext: &str,
 ) -> bool {
     let body = serde_json::json!({
-        "identityId": pgbench::identity_id(user),
+        "identityId": directory::identity_id(user),
         "encryptedPassword": ciphertext,
         "publicKeyId": plan.public_key_id,
-        "accountId": pgbench::account_id(user),
-        "sourceId": pgbench::SOURCE,
+        "accountId": directory::account_id(user),
+        "sourceId": directory::SOURCE,
     })
     .to_string();
     let Some(accepted) = timed(
@@ -962,7 +847,7 @@ async fn set_password(
         StatusCode::ACCEPTED,
         Method::POST,
         "/v2025/set-password",
-        Some(&plan.bearer),
+        Some(bearer),
         body,
     )
     .await
@@ -980,7 +865,7 @@ async fn set_password(
         StatusCode::OK,
         Method::GET,
         &path,
-        Some(&plan.bearer),
+        Some(bearer),
         String::new(),
     )
     .await
@@ -994,228 +879,4 @@ async fn set_password(
         }
         None => false,
     }
-}
-
-/// The SQL of both backends for the state counts of the password changes.
-const CHANGE_STATES: &str =
-    "SELECT state, COUNT(*) FROM password_changes GROUP BY state ORDER BY state";
-
-/// Counts the changes by state.
-async fn change_states(
-    database: &Database,
-    backend: Backend,
-) -> Result<Vec<(String, i64)>, String> {
-    match backend {
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query_as(CHANGE_STATES)
-                .fetch_all(&mut conn)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query_as(CHANGE_STATES)
-                .fetch_all(&mut conn)
-                .await
-                .map_err(|e| e.to_string())
-        }
-    }
-}
-
-/// Waits (at most 60 s) until no change is `IN_PROGRESS`; how long that took.
-async fn drain(database: &Database, backend: Backend) -> Result<Duration, String> {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        let states = change_states(database, backend).await?;
-        if !states.iter().any(|(s, _)| s == "IN_PROGRESS") {
-            return Ok(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err("changes still IN_PROGRESS 60 s after the run".into())
-}
-
-/// After the run: every change recorded is `FINISHED` (none stuck, none failed), one for
-/// each operation that succeeded (when none failed: a failed one may have been recorded).
-async fn verify_stored(
-    database: &Database,
-    backend: Backend,
-    workload: Workload,
-    succeeded: usize,
-    failed: u64,
-) -> Result<String, String> {
-    let states = change_states(database, backend).await?;
-    let credentials = "SELECT COUNT(*) FROM credentials";
-    let creds: i64 = match backend {
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query_scalar(credentials)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&database.url)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query_scalar(credentials)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-    };
-    let finished = states
-        .iter()
-        .find(|(s, _)| s == "FINISHED")
-        .map_or(0, |(_, n)| *n);
-    let others: Vec<String> = states
-        .iter()
-        .filter(|(s, _)| s != "FINISHED")
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    let text = format!(
-        "{finished} changes FINISHED for {succeeded} {workload} operations that succeeded (warm-up included){}, {creds} credential rows",
-        if others.is_empty() {
-            String::new()
-        } else {
-            format!(", and {}", others.join(", "))
-        }
-    );
-    if !others.is_empty() {
-        return Err(format!("changes left unfinished: {text}"));
-    }
-    let expected = match workload {
-        Workload::Generate => 0,
-        Workload::Pairs | Workload::SetPassword => succeeded,
-    };
-    if failed == 0 && usize::try_from(finished).ok() != Some(expected) {
-        return Err(format!("a change lost or applied twice: {text}"));
-    }
-    Ok(text)
-}
-
-/// `perf record` on the server during the measured run.
-struct Profile {
-    child: tokio::process::Child,
-    data: PathBuf,
-}
-
-impl Profile {
-    fn start(dir: &Path, pid: u32) -> Result<Self, String> {
-        let data = dir.join(format!("perf-{pid}.data"));
-        let child = tokio::process::Command::new("perf")
-            .args(["record", "-F", "1999", "-o"])
-            .arg(&data)
-            .args(["-p", &pid.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("perf (Debian: linux-perf): {e}"))?;
-        Ok(Self { child, data })
-    }
-
-    /// Stops the recording (SIGINT) and attributes the samples.
-    async fn finish(mut self) -> Result<String, String> {
-        if let Some(pid) = self.child.id() {
-            let _ = tokio::process::Command::new("kill")
-                .args(["-INT", &pid.to_string()])
-                .status()
-                .await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
-        let output = tokio::process::Command::new("perf")
-            .args([
-                "report",
-                "--no-children",
-                "--sort",
-                "dso,sym",
-                "--stdio",
-                "-i",
-            ])
-            .arg(&self.data)
-            .output()
-            .await
-            .map_err(|e| format!("perf report: {e}"))?;
-        Ok(attribute(&String::from_utf8_lossy(&output.stdout)))
-    }
-}
-
-/// Where the server's CPU went, from `perf report --sort dso,sym` (self time per symbol),
-/// by the crate that owns each symbol.
-fn attribute(report: &str) -> String {
-    const BUCKETS: &[(&str, &[&str])] = &[
-        (
-            "the crate (password_mgmt)",
-            &["password_mgmt::", "<password_mgmt::"],
-        ),
-        (
-            "RSA under the crate (rsa, crypto-bigint, crypto-primes)",
-            &["rsa::", "crypto_bigint", "crypto_primes", "<rsa::"],
-        ),
-        (
-            "hashes and MACs under the crate (sha2, hmac, subtle)",
-            &["sha2::", "hmac::", "subtle::", "digest::", "block_buffer"],
-        ),
-        (
-            "Argon2id (the server's password hash)",
-            &["argon2", "blake2"],
-        ),
-        (
-            "the server (password_mgmt_server)",
-            &["password_mgmt_server"],
-        ),
-        (
-            "sqlx and the database drivers",
-            &["sqlx", "libsqlite3", "sqlite3"],
-        ),
-        (
-            "HTTP and async runtime (hyper, axum, tower, tokio)",
-            &["hyper", "axum", "tower", "tokio", "mio::", "http::"],
-        ),
-        (
-            "JSON and JWT (serde, jsonwebtoken)",
-            &["serde", "jsonwebtoken", "ed25519", "curve25519"],
-        ),
-        ("tracing", &["tracing"]),
-        (
-            "memory (malloc, memcpy)",
-            &[
-                "malloc", "free", "memcpy", "memmove", "memset", "realloc", "cfree",
-            ],
-        ),
-        ("the kernel", &["[kernel", "[k]"]),
-    ];
-    let mut totals = vec![0.0_f64; BUCKETS.len() + 1];
-    for line in report.lines() {
-        let line = line.trim_start();
-        let Some(percent) = line
-            .split_whitespace()
-            .next()
-            .and_then(|p| p.strip_suffix('%'))
-            .and_then(|p| p.parse::<f64>().ok())
-        else {
-            continue;
-        };
-        let slot = BUCKETS
-            .iter()
-            .position(|(_, needles)| needles.iter().any(|n| line.contains(n)))
-            .unwrap_or(BUCKETS.len());
-        if let Some(total) = totals.get_mut(slot) {
-            *total += percent;
-        }
-    }
-    let mut out = String::from("  the server's CPU (perf, self time):\n");
-    for (i, total) in totals.iter().enumerate() {
-        let name = BUCKETS.get(i).map_or("everything else", |(name, _)| name);
-        let _ = writeln!(out, "    {total:5.1}%  {name}");
-    }
-    out
 }

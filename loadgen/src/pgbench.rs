@@ -6,54 +6,12 @@
 //! Three differences, each making the baseline cheaper than the server (so the ratio is
 //! conservative): a read of several keys answers one row (pgbench's `\gset` needs one)
 //! instead of one per key; a compare-and-set writes back the value it read instead of a
-//! new one of the same length; and a compare-and-set that finds the value changed is not
-//! tried again (the server re-reads and retries).
+//! new one of the same length; and a compare-and-set that finds the value changed writes
+//! nothing and is not tried again (the server re-reads and retries).
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-/// The tenant, source and ids the load directory uses (see `directory`).
-pub(crate) const TENANT: &str = "acme";
-/// The one source of the load directory.
-pub(crate) const SOURCE: &str = "2c918083746f642c01746f990884012a";
-/// The OAuth client of the load generator (also the per-client limiter's key).
-pub(crate) const CLIENT_ID: &str = "loadgen";
-
-/// The user name of user `i`.
-pub(crate) fn user_name(i: usize) -> String {
-    format!("u{i}")
-}
-
-/// The identity id of user `i` (32 hex digits, as the API's).
-pub(crate) fn identity_id(i: usize) -> String {
-    format!("1d{i:030x}")
-}
-
-/// The account id of user `i` on the source.
-pub(crate) fn account_id(i: usize) -> String {
-    format!("ac{i:030x}")
-}
-
-/// The directory file of `users` users, each with one account on the one source.
-pub(crate) fn directory(users: usize) -> String {
-    let mut text = format!(
-        "[[tenants]]\nname = \"{TENANT}\"\n\n[[tenants.sources]]\nid = \"{SOURCE}\"\n\
-         name = \"Load-AD\"\npassword_enabled = true\n\
-         policies = [\"passwordMinLength is 15\", \"passwordMaxLength is 64\"]\n"
-    );
-    for i in 0..users {
-        let _ = write!(
-            text,
-            "\n[[tenants.identities]]\nid = \"{id}\"\nuser_name = \"{name}\"\n\
-             display_name = \"Load User {i}\"\n\n[[tenants.accounts]]\nidentity = \"{id}\"\n\
-             source = \"{SOURCE}\"\naccount_id = \"{account}\"\naccount_name = \"{name}\"\n",
-            id = identity_id(i),
-            name = user_name(i),
-            account = account_id(i),
-        );
-    }
-    text
-}
+use crate::directory::{CLIENT_ID, SOURCE, TENANT};
 
 /// The server's read of `keys` (tenant, kind, key expressions), one statement; as one row
 /// of `names` for `\gset`.
@@ -96,14 +54,15 @@ fn cas(kind: &str, key: &str, var: &str) -> String {
     )
 }
 
-/// The pgbench script of `workload`'s SQL: a generate, or a pair (a generate and a
-/// redeem), as one pgbench transaction (variables `users` and `address` come from `-D`).
+/// The pgbench script of a generate, or of a pair (a generate and a redeem), as one
+/// pgbench transaction (variables `users`, `clients` and `address` come from `-D`).
 pub(crate) fn script(pairs: bool) -> String {
     let user = "'u' || :u";
     let account = "'ac' || lpad(to_hex(:u::bigint), 30, '0')";
     let identity = "'1d' || lpad(to_hex(:u::bigint), 30, '0')";
-    // pgbench would take `:loadgen` in a literal for a variable.
-    let client = format!("'client' || chr(58) || '{CLIENT_ID}'");
+    // pgbench would take `:loadgen` in a literal for a variable; pgbench client i
+    // generates as OAuth client i mod `clients`, as the load generator's workers do.
+    let client = format!("'client' || chr(58) || '{CLIENT_ID}-' || :k");
     let now = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
     // An Argon2id PHC string of the production costs' length (16-byte salt, 32-byte hash).
     let phc = format!(
@@ -119,6 +78,7 @@ pub(crate) fn script(pairs: bool) -> String {
     };
     line("\\set u random(0, :users - 1)");
     line("\\set c random(1, 1000000000000000)");
+    line("\\set k :client_id % :clients");
     line(
         "-- generate: the user's state, the client's limiter and the org config in one read; one transaction",
     );
@@ -166,57 +126,84 @@ pub(crate) fn script(pairs: bool) -> String {
     s
 }
 
-/// Runs the script (of a pair, or of a generate) for `seconds` at `clients` connections against `url`'s database with
-/// `schema` first on the search path; answers the transactions (pairs) per second.
-///
-/// # Errors
-/// pgbench missing, failing, or printing no `tps` line.
-pub(crate) async fn run(
-    pairs: bool,
-    dir: &Path,
-    url: &str,
-    schema: &str,
-    users: usize,
-    clients: usize,
-    seconds: u64,
-) -> Result<f64, String> {
-    let script = dir.join(if pairs { "pair.sql" } else { "generate.sql" });
-    std::fs::write(&script, self::script(pairs)).map_err(|e| format!("pgbench script: {e}"))?;
-    let output = tokio::process::Command::new("pgbench")
-        .env("PGOPTIONS", format!("-c search_path={schema}"))
-        .args(["--no-vacuum", "-n", "-M", "prepared"])
-        .arg(format!("--client={clients}"))
-        .arg(format!("--jobs={}", clients.min(2)))
-        .arg(format!("--time={seconds}"))
-        .arg(format!("--define=users={users}"))
-        .arg("--define=address=127.0.0.1")
-        .arg(format!("--file={}", script.display()))
-        .arg(url)
-        .output()
-        .await
-        .map_err(|e| format!("pgbench (Debian: postgresql-contrib, or the server's own): {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "pgbench failed ({}): {}{}",
-            output.status,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        ));
+/// One pgbench run.
+#[derive(Debug)]
+pub(crate) struct Baseline<'a> {
+    /// A pair's SQL, or a generate's.
+    pub(crate) pairs: bool,
+    /// Where the script is written.
+    pub(crate) dir: &'a Path,
+    /// The database (without a search path).
+    pub(crate) url: &'a str,
+    /// The schema first on the search path (the server's run's).
+    pub(crate) schema: &'a str,
+    /// Users whose state rows exist.
+    pub(crate) users: usize,
+    /// OAuth clients (pgbench client i as client i mod this).
+    pub(crate) oauth_clients: usize,
+    /// Concurrent connections.
+    pub(crate) clients: usize,
+    /// How long.
+    pub(crate) seconds: u64,
+}
+
+impl Baseline<'_> {
+    /// Runs the script; answers its transactions (operations) per second.
+    ///
+    /// # Errors
+    /// pgbench missing, failing, or printing no `tps` line.
+    pub(crate) async fn tps(&self) -> Result<f64, String> {
+        let Self {
+            pairs,
+            dir,
+            url,
+            schema,
+            users,
+            oauth_clients,
+            clients,
+            seconds,
+        } = *self;
+        let script = dir.join(if pairs { "pair.sql" } else { "generate.sql" });
+        std::fs::write(&script, self::script(pairs)).map_err(|e| format!("pgbench script: {e}"))?;
+        let output = tokio::process::Command::new("pgbench")
+            .env("PGOPTIONS", format!("-c search_path={schema}"))
+            .args(["--no-vacuum", "-n", "-M", "prepared"])
+            .arg(format!("--client={clients}"))
+            .arg(format!("--jobs={}", clients.min(2)))
+            .arg(format!("--time={seconds}"))
+            .arg(format!("--define=users={users}"))
+            .arg(format!("--define=clients={oauth_clients}"))
+            .arg("--define=address=127.0.0.1")
+            .arg(format!("--file={}", script.display()))
+            .arg(url)
+            .output()
+            .await
+            .map_err(|e| {
+                format!("pgbench (Debian: postgresql-contrib, or the server's own): {e}")
+            })?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!(
+                "pgbench failed ({}): {}{}",
+                output.status,
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let failed = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("number of failed transactions: "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        if failed > 0 {
+            return Err(format!("pgbench: {failed} failed transactions:\n{stdout}"));
+        }
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("pgbench printed no tps:\n{stdout}"))
     }
-    let failed = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("number of failed transactions: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(0);
-    if failed > 0 {
-        return Err(format!("pgbench: {failed} failed transactions:\n{stdout}"));
-    }
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("pgbench printed no tps:\n{stdout}"))
 }
