@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue-14 load bench, one run (about 25 minutes on 2 cores): the release server on
+# The issue-14 load bench, one run (about 21 minutes on 2 cores): the release server on
 # PostgreSQL and SQLite, every workload, a concurrency sweep beside pgbench running the
 # same SQL, profiles at 8 workers, and the plot (docs/load.png; needs matplotlib).
 # Loopback only; every run is bounded by a count and a time.
