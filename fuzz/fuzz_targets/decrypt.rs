@@ -11,8 +11,8 @@
 //! meaning.)
 //!
 //! Properties: decryption is total; an identity that is blank or over 256 bytes is refused
-//! as invalid input naming `identityId`, a ciphertext longer than the modulus as too long
-//! naming `encryptedPassword`; a shorter one decrypts exactly like its left-padded form
+//! as invalid input naming `identityId`, an empty ciphertext as blank and one longer than
+//! the modulus as too long, both naming `encryptedPassword`; a shorter one decrypts exactly like its left-padded form
 //! (the same message or the same error); PKCS#1 v1.5 (implicit rejection) answers every
 //! ciphertext below the modulus with a message and refuses only those at or above it; the
 //! result does not depend on the blinding RNG; plaintexts fit the scheme's limit; `decrypt`
@@ -118,6 +118,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let ciphertext = encrypted.as_bytes();
+    if ciphertext.is_empty() {
+        // No ciphertext at all is a missing field, not a forged one.
+        let err = bytes.unwrap_err();
+        assert_eq!(err.violations()[0].field(), "encryptedPassword", "{err}");
+        assert_eq!(err.violations()[0].kind(), &ViolationKind::Blank, "{err}");
+        return;
+    }
     if ciphertext.len() > k {
         let err = bytes.unwrap_err();
         assert!(matches!(&err, Error::Invalid(_)), "{err}");

@@ -5,8 +5,9 @@
 //! `durationMinutes` default to the org's. The org config, the user's state (live token,
 //! guess budget, consecutive failures, per-user request limiter) and the calling client's
 //! request limiter are read in one round trip, and the two states written in one
-//! transaction: a compare-and-set on each, retried on a conflict with a fresh clock. The new token replaces the user's live
-//! one and keeps the budget. The token is answered once and never stored or logged.
+//! transaction: a compare-and-set on each, retried on a conflict with a fresh clock. The
+//! new token replaces the user's live one and keeps the budget. The token is answered once
+//! and never stored or logged.
 //!
 //! | status | when |
 //! |---|---|
