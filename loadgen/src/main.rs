@@ -695,34 +695,43 @@ async fn drive(plan: &Arc<Plan>, concurrency: usize, total: usize) -> Measured {
     measured
 }
 
+/// One worker: its connection, the bearer token of its OAuth client, its measurements.
+struct Worker<'a> {
+    plan: &'a Plan,
+    bearer: &'a str,
+    conn: Connection,
+    m: Measured,
+}
+
 async fn worker(plan: &Plan, index: usize, total: usize) -> Measured {
-    let mut conn = Connection::new(plan.addr);
-    let mut m = Measured::default();
     let Some(bearer) = plan.bearers.get(index % plan.bearers.len().max(1)) else {
+        let mut m = Measured::default();
         m.op.failed("no bearer token");
         return m;
+    };
+    let mut w = Worker {
+        plan,
+        bearer,
+        conn: Connection::new(plan.addr),
+        m: Measured::default(),
     };
     loop {
         let k = plan.next.fetch_add(1, Ordering::Relaxed);
         if k >= total || Instant::now() >= plan.deadline {
-            return m;
+            return w.m;
         }
         let user = k % plan.users;
         let Some(ciphertext) = plan.ciphertexts.get(k) else {
-            return m;
+            return w.m;
         };
         let started = Instant::now();
         let ok = match plan.workload {
-            Workload::Pairs => pair(plan, bearer, &mut conn, &mut m, user, ciphertext).await,
-            Workload::Generate => generate(bearer, &mut conn, &mut m.first, user)
-                .await
-                .is_some(),
-            Workload::SetPassword => {
-                set_password(plan, bearer, &mut conn, &mut m, user, ciphertext).await
-            }
+            Workload::Pairs => w.pair(user, ciphertext).await,
+            Workload::Generate => w.generate(user).await.is_some(),
+            Workload::SetPassword => w.set_password(user, ciphertext).await,
         };
         if ok {
-            m.op.ok(started.elapsed());
+            w.m.op.ok(started.elapsed());
         }
     }
 }
@@ -760,123 +769,109 @@ async fn timed(
     }
 }
 
-/// A digit token for `user`, timed into `series`.
-async fn generate(
-    bearer: &str,
-    conn: &mut Connection,
-    series: &mut Series,
-    user: usize,
-) -> Option<String> {
-    let body = serde_json::json!({ "userId": directory::user_name(user) }).to_string();
-    let generated = timed(
-        conn,
-        series,
-        StatusCode::OK,
-        Method::POST,
-        "/v2025/generate-password-reset-token/digit",
-        Some(bearer),
-        body,
-    )
-    .await?;
-    let code = generated["digitToken"].as_str().map(str::to_owned);
-    if code.is_none() {
-        series.failed("200 without a digitToken");
+impl Worker<'_> {
+    /// A digit token for `user` (the first request of a pair).
+    async fn generate(&mut self, user: usize) -> Option<String> {
+        let body = serde_json::json!({ "userId": directory::user_name(user) }).to_string();
+        let generated = timed(
+            &mut self.conn,
+            &mut self.m.first,
+            StatusCode::OK,
+            Method::POST,
+            "/v2025/generate-password-reset-token/digit",
+            Some(self.bearer),
+            body,
+        )
+        .await?;
+        let code = generated["digitToken"].as_str().map(str::to_owned);
+        if code.is_none() {
+            self.m.first.failed("200 without a digitToken");
+        }
+        code
     }
-    code
-}
 
-async fn pair(
-    plan: &Plan,
-    bearer: &str,
-    conn: &mut Connection,
-    m: &mut Measured,
-    user: usize,
-    ciphertext: &str,
-) -> bool {
-    let Some(code) = generate(bearer, conn, &mut m.first, user).await else {
-        return false;
-    };
-    let user_name = directory::user_name(user);
-    let body = serde_json::json!({
-        "tenant": TENANT,
-        "userId": user_name,
-        "digitToken": code,
-        "publicKeyId": plan.public_key_id,
-        "encryptedPassword": ciphertext,
-    })
-    .to_string();
-    match timed(
-        conn,
-        &mut m.second,
-        StatusCode::OK,
-        Method::POST,
-        "/reset-password/v1/digit-token",
-        None,
-        body,
-    )
-    .await
-    {
-        Some(answer) if answer["state"] == "FINISHED" => true,
-        Some(answer) => {
-            m.second.failed(format!("200 but {}", answer["state"]));
-            false
+    /// A digit token for `user`, redeemed with a new password.
+    async fn pair(&mut self, user: usize, ciphertext: &str) -> bool {
+        let Some(code) = self.generate(user).await else {
+            return false;
+        };
+        let body = serde_json::json!({
+            "tenant": TENANT,
+            "userId": directory::user_name(user),
+            "digitToken": code,
+            "publicKeyId": self.plan.public_key_id,
+            "encryptedPassword": ciphertext,
+        })
+        .to_string();
+        match timed(
+            &mut self.conn,
+            &mut self.m.second,
+            StatusCode::OK,
+            Method::POST,
+            "/reset-password/v1/digit-token",
+            None,
+            body,
+        )
+        .await
+        {
+            Some(answer) if answer["state"] == "FINISHED" => true,
+            Some(answer) => {
+                self.m.second.failed(format!("200 but {}", answer["state"]));
+                false
+            }
+            None => false,
         }
-        None => false,
     }
-}
 
-async fn set_password(
-    plan: &Plan,
-    bearer: &str,
-    conn: &mut Connection,
-    m: &mut Measured,
-    user: usize,
-    ciphertext: &str,
-) -> bool {
-    let body = serde_json::json!({
-        "identityId": directory::identity_id(user),
-        "encryptedPassword": ciphertext,
-        "publicKeyId": plan.public_key_id,
-        "accountId": directory::account_id(user),
-        "sourceId": directory::SOURCE,
-    })
-    .to_string();
-    let Some(accepted) = timed(
-        conn,
-        &mut m.first,
-        StatusCode::ACCEPTED,
-        Method::POST,
-        "/v2025/set-password",
-        Some(bearer),
-        body,
-    )
-    .await
-    else {
-        return false;
-    };
-    let Some(id) = accepted["requestId"].as_str() else {
-        m.first.failed("202 without a requestId");
-        return false;
-    };
-    let path = format!("/v2025/password-change-status/{id}");
-    match timed(
-        conn,
-        &mut m.second,
-        StatusCode::OK,
-        Method::GET,
-        &path,
-        Some(bearer),
-        String::new(),
-    )
-    .await
-    {
-        Some(status) if matches!(status["state"].as_str(), Some("IN_PROGRESS" | "FINISHED")) => {
-            true
+    /// A set-password for `user`, then its status.
+    async fn set_password(&mut self, user: usize, ciphertext: &str) -> bool {
+        let body = serde_json::json!({
+            "identityId": directory::identity_id(user),
+            "encryptedPassword": ciphertext,
+            "publicKeyId": self.plan.public_key_id,
+            "accountId": directory::account_id(user),
+            "sourceId": directory::SOURCE,
+        })
+        .to_string();
+        let Some(accepted) = timed(
+            &mut self.conn,
+            &mut self.m.first,
+            StatusCode::ACCEPTED,
+            Method::POST,
+            "/v2025/set-password",
+            Some(self.bearer),
+            body,
+        )
+        .await
+        else {
+            return false;
+        };
+        let Some(id) = accepted["requestId"].as_str() else {
+            self.m.first.failed("202 without a requestId");
+            return false;
+        };
+        let path = format!("/v2025/password-change-status/{id}");
+        match timed(
+            &mut self.conn,
+            &mut self.m.second,
+            StatusCode::OK,
+            Method::GET,
+            &path,
+            Some(self.bearer),
+            String::new(),
+        )
+        .await
+        {
+            Some(status)
+                if matches!(status["state"].as_str(), Some("IN_PROGRESS" | "FINISHED")) =>
+            {
+                true
+            }
+            Some(status) => {
+                self.m.second.failed(format!("status {}", status["state"]));
+                false
+            }
+            None => false,
         }
-        Some(status) => {
-            m.second.failed(format!("status {}", status["state"]));
-            false
-        }
-        None => false,
     }
 }
