@@ -60,20 +60,20 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = [Workload::Pairs, Workload::Generate, Workload::SetPassword])]
     workloads: Vec<Workload>,
     /// Concurrent workers (one connection each); several values make a sweep.
-    #[arg(long, value_delimiter = ',', default_values_t = [8])]
+    #[arg(long, value_delimiter = ',', default_values_t = [8], value_parser = positive)]
     concurrency: Vec<usize>,
     /// Operations per run (a pair, or a set-password with its status read).
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 4000, value_parser = positive)]
     ops: usize,
     /// Time limit per run, in seconds (the run stops early, and says so).
     #[arg(long, default_value_t = 60)]
     seconds: u64,
     /// OAuth clients the workers share out (worker i generates as client i mod N): 1, as
     /// for one reset portal, makes every generate update one client limiter row.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = positive)]
     clients: usize,
     /// Users in the directory (operations go round them).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = positive)]
     users: usize,
     /// Argon2id costs of the stored password hashes.
     #[arg(long, value_enum, default_value_t = Costs::Owasp)]
@@ -145,6 +145,16 @@ macro_rules! value_name {
     )*};
 }
 value_name!(Backend, Workload, Costs);
+
+/// A count of at least one (zero workers, users or clients would measure nothing, or
+/// divide by zero).
+fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
 
 const PASSWORD_PREFIX: &str = "load-generator password ";
 
@@ -238,7 +248,7 @@ async fn run_in(args: &Args, dir: &Path, server: &Path, mut rng: Entropy) -> Res
         path(&files.password_key),
         path(&files.token_mac_key),
         path(&files.signing_key),
-        (0..args.clients.max(1))
+        (0..args.clients)
             .map(|i| format!(
                 "[[oauth.clients]]\nclient_id = \"{}\"\nsecret_hash = {}\n\
                  scopes = [\"sp:scopes:all\"]\ntenant = \"{TENANT}\"\n\n",
@@ -400,7 +410,7 @@ async fn measure(
     // Setup, unmeasured: bearer tokens, digit tokens enabled, the public key, ciphertexts.
     let mut conn = Connection::new(addr);
     let mut bearers = Vec::new();
-    for i in 0..args.clients.max(1) {
+    for i in 0..args.clients {
         let form = format!(
             "grant_type=client_credentials&client_id={}&client_secret={}",
             directory::client_id(i),
@@ -616,7 +626,7 @@ async fn measure(
             url: &database.admin_url,
             schema,
             users: args.users.min(done + warmup),
-            oauth_clients: args.clients.max(1),
+            oauth_clients: args.clients,
             clients: concurrency,
             seconds,
         }
@@ -704,7 +714,10 @@ struct Worker<'a> {
 }
 
 async fn worker(plan: &Plan, index: usize, total: usize) -> Measured {
-    let Some(bearer) = plan.bearers.get(index % plan.bearers.len().max(1)) else {
+    let Some(bearer) = index
+        .checked_rem(plan.bearers.len())
+        .and_then(|i| plan.bearers.get(i))
+    else {
         let mut m = Measured::default();
         m.op.failed("no bearer token");
         return m;
