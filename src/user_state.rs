@@ -58,7 +58,9 @@
 //! 4. the key: a live record made under a key the caller does not hold is
 //!    [`Error::UnknownTokenKey`] (a key-management fault, never a wrong guess);
 //! 5. [`Outcome::UserLockedOut`] at the cap on consecutive failures, then
-//!    [`Outcome::BudgetExhausted`] when the guess budget is spent: nothing counted;
+//!    [`Outcome::BudgetExhausted`] when the guess budget is spent, or at the end of time
+//!    when a failure could no longer be counted (the budget's arrival time would pass
+//!    `UtcDateTime::MAX`, see [`rate_limit`](crate::rate_limit)): nothing counted;
 //! 6. [`Outcome::Malformed`] (wrong length or a non-digit), which counts a failure;
 //! 7. the constant-time MAC comparison: [`Outcome::Accepted`] (the token becomes used, the
 //!    budget is refilled, the consecutive count reset) or [`Outcome::Mismatch`] (a failure

@@ -539,6 +539,56 @@ fn issue_refuses_instants_whose_expiry_is_not_representable() {
 }
 
 #[test]
+fn at_the_end_of_time_verify_refuses_every_guess_it_could_not_count() {
+    // The default guess budget (10/1h and 100/1d); only the request limit is lax, so that
+    // a token can be issued this late at all.
+    let limits =
+        UserLimits::default().with_requests(RateLimit::new(10_000, Duration::SECOND).unwrap());
+    let daily = limits.failures_long().interval();
+    assert_eq!(daily, Duration::seconds(1_728));
+    // The last instant at which a failure can still be counted: its arrival time lands
+    // exactly on `UtcDateTime::MAX`.
+    let edge = UtcDateTime::MAX - daily;
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let (issued, state) = issue_stored(
+        &mut rng,
+        &key(),
+        &UserState::new(),
+        &params(6, 5, 5),
+        &limits,
+        edge - Duration::minutes(1),
+    )
+    .unwrap();
+    let token = issued.token.as_str();
+    let at =
+        |typed: &str, now| verify_stored(&state, &key(), &subject(), typed, &limits, now).unwrap();
+    assert_eq!(at(token, edge).0, Outcome::Accepted);
+    assert!(matches!(
+        at(&wrong(token), edge).0,
+        Outcome::Mismatch { .. }
+    ));
+    // One nanosecond later a failure could not be counted, so nothing is compared: the
+    // right code and a wrong one get the same refusal, and nothing is written.
+    for typed in [token, wrong(token).as_str()] {
+        let check = state
+            .verify(
+                &key(),
+                &subject(),
+                &Candidate::new(typed).unwrap(),
+                &limits,
+                edge + Duration::NANOSECOND,
+            )
+            .unwrap();
+        assert!(check.update().is_none());
+        let Outcome::BudgetExhausted { retry_after } = check.stored() else {
+            panic!("a guess at the end of time was compared");
+        };
+        assert_eq!(retry_after.duration(), daily);
+    }
+    assert_eq!(state.consecutive_failures(), 0);
+}
+
+#[test]
 fn issue_reports_rng_failure() {
     let err = UserState::new()
         .issue(

@@ -200,7 +200,8 @@ fn main() {
         .concat()
     };
     let enabled = raw(0b1100, 0, 0);
-    let requests: [(&str, Vec<u8>); 7] = [
+    let max = UtcDateTime::MAX.unix_timestamp();
+    let requests: [(&str, Vec<u8>); 8] = [
         (
             "example",
             request(enabled.clone(), 0b11, 8, 5, 1_795_000_000, USER),
@@ -218,9 +219,16 @@ fn main() {
             "long-user",
             request(enabled.clone(), 0, 0, 0, 0, &"u".repeat(257)),
         ),
+        // Issued 30 minutes before the end of time for 60 minutes: not representable.
         (
             "end-of-time",
-            request(enabled.clone(), 0b10, 0, 60, 253_402_300_000, USER),
+            request(enabled.clone(), 0b10, 0, 60, max - 1_800, USER),
+        ),
+        // Issued 32 minutes before the end of time for the org's 5 minutes, then verified
+        // when a failure could no longer be counted (found by the fuzzer).
+        (
+            "verify-at-the-end-of-time",
+            request(enabled.clone(), 0, 0, 0, max - 1_920, USER),
         ),
         (
             "negative-time",

@@ -6,12 +6,13 @@
 //! problem is named once; resolved values are the given ones or the org's; the wire type
 //! resolves the same way; a token issued with the parameters has the resolved length and
 //! lifetime and is accepted by `verify` for that user only (the stored state's update
-//! taken as the service would store it).
+//! taken as the service would store it), except at the end of time, where a failure could
+//! not be counted and every guess is refused as `BudgetExhausted`.
 //!
 //! Input: `org config (17 bytes, see password_mgmt_fuzz::raw_config) | flags (1) |
 //! length (8, i64 BE) | minutes (8, i64 BE) | RNG seed (8) | Unix seconds (8, i64 BE,
-//! wrapped into time's range) | user id (the rest, lossy UTF-8)`; flag bit 0: length
-//! given, bit 1: minutes given.
+//! kept when `UtcDateTime` holds them, else wrapped into its range) | user id (the rest,
+//! lossy UTF-8)`; flag bit 0: length given, bit 1: minutes given.
 
 #![no_main]
 
@@ -21,7 +22,7 @@ use password_mgmt::{
     AttemptLimit, Candidate, DigitTokenRequest, Error, Outcome, PasswordOrgConfig, Purpose,
     Subject, UserLimits, UserState, ViolationKind, wire,
 };
-use password_mgmt_fuzz::{Reader, raw_config, rng, token_key, user_id_ok};
+use password_mgmt_fuzz::{Reader, raw_config, rng, token_key, user_id_ok, wrap_into_time};
 
 fuzz_target!(|data: &[u8]| {
     let mut reader = Reader(data);
@@ -103,9 +104,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(params.attempt_limit(), AttemptLimit::DEFAULT);
 
     // Issue with the resolved parameters at an arbitrary instant.
-    let span = UtcDateTime::MAX.unix_timestamp() - UtcDateTime::MIN.unix_timestamp();
-    let secs = UtcDateTime::MIN.unix_timestamp() + now_secs.rem_euclid(span);
-    let now = UtcDateTime::from_unix_timestamp(secs).unwrap();
+    let now = UtcDateTime::from_unix_timestamp(wrap_into_time(now_secs)).unwrap();
     let key = token_key();
     let subject = |user| Subject {
         tenant: "acme",
@@ -149,16 +148,36 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(record.expires_at(), now + params.ttl().as_duration());
     assert_eq!(issued.expires_at, record.expires_at());
     let last = record.expires_at() - Duration::NANOSECOND;
+    // At the end of time a failure at `at` could not be counted (the guess budget's arrival
+    // time cannot advance past `UtcDateTime::MAX`), so verify compares nothing and refuses.
+    let longest = limits
+        .failures_short()
+        .interval()
+        .max(limits.failures_long().interval());
+    let countable = |at: UtcDateTime| at.checked_add(longest).is_some();
     let candidate = Candidate::new(token).unwrap();
     let check = state
         .verify(&key, &subject(request.user_id), &candidate, &limits, last)
         .unwrap();
-    assert_eq!(check.stored(), Outcome::Accepted);
+    if countable(last) {
+        assert_eq!(check.stored(), Outcome::Accepted);
+    } else {
+        assert!(check.update().is_none(), "a refusal that counts nothing");
+        assert!(matches!(check.stored(), Outcome::BudgetExhausted { .. }));
+    }
     let other_user = format!("{}.", request.user_id);
     if user_id_ok(&other_user) {
         let check = state
             .verify(&key, &subject(&other_user), &candidate, &limits, now)
             .unwrap();
-        assert!(matches!(check.stored(), Outcome::Mismatch { .. }));
+        let outcome = check.stored();
+        if countable(now) {
+            assert!(matches!(outcome, Outcome::Mismatch { .. }), "{outcome:?}");
+        } else {
+            assert!(
+                matches!(outcome, Outcome::BudgetExhausted { .. }),
+                "{outcome:?}"
+            );
+        }
     }
 });

@@ -3,6 +3,7 @@
 //! Every target asserts properties (round trips, agreement with a small model of the
 //! documented behaviour), not only the absence of panics. A failed assertion is a finding.
 
+use password_mgmt::time::UtcDateTime;
 use password_mgmt::{PasswordOrgConfigInput, TokenKey};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -76,6 +77,15 @@ pub fn raw_config(r: &mut Reader<'_>) -> PasswordOrgConfigInput {
         digit_token_duration_minutes: bit(4).then_some(minutes),
         digit_token_length: bit(5).then_some(length),
     }
+}
+
+/// Unix seconds that `UtcDateTime` represents: `secs` itself when it does, otherwise
+/// wrapped around its range (so that a seed's Unix time means that instant).
+pub fn wrap_into_time(secs: i64) -> i64 {
+    let min = i128::from(UtcDateTime::MIN.unix_timestamp());
+    let count = i128::from(UtcDateTime::MAX.unix_timestamp()) - min + 1;
+    let wrapped = min + (i128::from(secs) - min).rem_euclid(count);
+    i64::try_from(wrapped).expect("inside UtcDateTime's range, which fits i64")
 }
 
 /// Whether a user id is accepted: not blank, at most 256 bytes (the documented rule).
