@@ -183,8 +183,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
 
     // 7. Rotate the token key: new tokens use the new key, a token issued a moment ago
-    //    under the old one still verifies, and after the longest token lifetime the old
-    //    key is retired; then a live record under it is a clear error, not a wrong guess.
+    //    under the old one is still checked under it (a typo is counted against it), and
+    //    after the longest token lifetime the old key is retired; then a live record under
+    //    it is a clear error, not a wrong guess.
     //    (An hour later: the attacker spent the user's token requests too.)
     at += Duration::hours(1);
     let issuance = row
@@ -201,7 +202,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         assert!(row.compare_and_set(update), "no one else writes here");
     }
     println!(
-        "rotated:     key {old_key} -> {}; the token from before: {:?}",
+        "rotated:     key {old_key} -> {}; a typo of the token from before: {:?}",
         keys.current().id(),
         verification.stored()
     );
